@@ -29,9 +29,9 @@ def main() -> None:
 
     django.setup()
     from django.contrib.auth import get_user_model
+    from django.db import connection
     from django.test import Client
     from django.test.utils import setup_test_environment
-    from django.db import connection
 
     setup_test_environment()
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
