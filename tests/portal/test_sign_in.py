@@ -73,3 +73,50 @@ def test_the_api_reference_is_served_to_scripts_without_a_session(client):
     response = client.get("/api/docs/")
     assert response.status_code == 200
     assert b"cdn." not in response.content  # served from our own static files
+
+
+def test_single_sign_on_providers_are_switched_on_by_configuration():
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    code = "from django.conf import settings; print(sorted(settings.SOCIALACCOUNT_PROVIDERS))"
+    env = dict(os.environ)
+    for key in list(env):
+        if key.startswith("CAUSEWAY_GITHUB") or key.startswith("CAUSEWAY_OIDC"):
+            del env[key]
+    plain = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+    )
+    assert plain.stdout.strip().splitlines()[-1] == "[]", plain.stderr
+    env.update(
+        CAUSEWAY_GITHUB_CLIENT_ID="gh-id", CAUSEWAY_GITHUB_CLIENT_SECRET="gh-secret",
+        CAUSEWAY_OIDC_SERVER_URL="https://sso.example.com/realms/eng", CAUSEWAY_OIDC_CLIENT_ID="oidc-id",
+        CAUSEWAY_OIDC_CLIENT_SECRET="oidc-secret",
+    )
+    configured = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+    )
+    assert configured.stdout.strip().splitlines()[-1] == "['github', 'openid_connect']", configured.stderr
+
+
+def test_the_sign_in_page_offers_each_configured_provider(client, settings):
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        "github": {"APPS": [{"client_id": "gh-id", "secret": "gh-secret"}]},
+        "openid_connect": {
+            "APPS": [{
+                "provider_id": "sso", "name": "Acme SSO", "client_id": "oidc-id", "secret": "s",
+                "settings": {"server_url": "https://sso.example.com"},
+            }]
+        },
+    }
+    body = client.get(reverse("account_login")).content.decode()
+    assert "Continue with GitHub" in body
+    assert "Continue with Acme SSO" in body
+
+
+def test_the_sign_in_page_hides_navigation_from_anonymous_visitors(client):
+    body = client.get(reverse("account_login")).content.decode()
+    assert 'class="mainnav"' not in body
