@@ -268,3 +268,20 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Catalog
+# Host patterns URL and remote git locations may be read from (e.g. "*.example.com,git.internal:8443").
+CAUSEWAY_READ_ALLOW = env_str("CAUSEWAY_READ_ALLOW")
+# Local folders that file locations may point into (comma-separated); the demo catalog and var/ by default.
+CAUSEWAY_FILE_ROOTS = env_list("CAUSEWAY_FILE_ROOTS", [str(BASE_DIR / "catalog" / "demo_catalog"), str(VAR_DIR)])
+CATALOG_MAX_FILE_BYTES = env_int("CATALOG_MAX_FILE_BYTES", 5 * 1024 * 1024, minimum=1024)
+CATALOG_MAX_FILES = env_int("CATALOG_MAX_FILES", 20_000, minimum=1)
+CATALOG_READ_TIMEOUT = env_int("CATALOG_READ_TIMEOUT", 60, minimum=1)
+CATALOG_REFRESH_INTERVAL = env_int("CATALOG_REFRESH_INTERVAL", 300, minimum=10)  # seconds
+CATALOG_GIT_CACHE_DIR = VAR_DIR / "git-cache"
+# Kinds admins add: [{"kind": "Pipeline", "apiVersions": ["acme.io/v1"], "schema": "/path/schema.json"}], as JSON.
+CATALOG_CUSTOM_KINDS = env_str("CATALOG_CUSTOM_KINDS")
+CELERY_BEAT_SCHEDULE["catalog-refresh-all"] = {
+    "task": "catalog.refresh_all_locations",
+    "schedule": float(CATALOG_REFRESH_INTERVAL),
+}
