@@ -37,7 +37,7 @@ lint: install
 ## make bench: run every benchmark under bench/ (each prints its figures)
 bench: install
 	@set -e; for script in bench/*.py; do \
-		[ "$$(basename $$script)" = "__init__.py" ] && continue; \
+		case "$$(basename $$script)" in _*) continue;; esac; \
 		echo "== $$script"; $(BIN)/python $$script; \
 	done
 

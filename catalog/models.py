@@ -88,6 +88,8 @@ class Entity(models.Model):
     errors = models.JSONField(default=list, blank=True)
     has_errors = models.BooleanField(default=False, db_index=True)
     search_text = models.TextField(blank=True)
+    # Hash of the source document as read; an unchanged document is not validated again.
+    source_hash = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -42,6 +42,7 @@ from typing import Any
 import yaml
 from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
+from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
@@ -152,10 +153,12 @@ class _BoundedComposer(Composer):
         self.max_depth = max_depth
         self.composed_nodes = 0
         self.compose_depth = 0
+        self.saw_alias = False
 
     def compose_document(self) -> Node:
         self.composed_nodes = 0
         self.compose_depth = 0
+        self.saw_alias = False
         return super().compose_document()
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
@@ -168,6 +171,8 @@ class _BoundedComposer(Composer):
                 line=mark.line + 1,
                 column=mark.column + 1,
             )
+        if self.check_event(AliasEvent):
+            self.saw_alias = True
         self.compose_depth += 1
         try:
             if self.compose_depth > self.max_depth:
@@ -357,7 +362,9 @@ def _load_stream(
             node = loader.get_node()
             line = start.line + 1
             if node is not None and not (node.tag == _TAG_PREFIX + "null" and isinstance(node, ScalarNode)):
-                _check_expanded_size(node, max_nodes, max_depth)
+                if loader.saw_alias:
+                    # Without aliases the composed tree is the expanded tree, already bounded above.
+                    _check_expanded_size(node, max_nodes, max_depth)
                 try:
                     results.append((index, _line_of(node) or line, builder.build(node), None))
                 except _DocumentProblem as problem:

@@ -273,15 +273,31 @@ LOGGING = {
 # Host patterns URL and remote git locations may be read from (e.g. "*.example.com,git.internal:8443").
 CAUSEWAY_READ_ALLOW = env_str("CAUSEWAY_READ_ALLOW")
 # Local folders that file locations may point into (comma-separated); the demo catalog and var/ by default.
-CAUSEWAY_FILE_ROOTS = env_list("CAUSEWAY_FILE_ROOTS", [str(BASE_DIR / "catalog" / "demo_catalog"), str(VAR_DIR)])
+CAUSEWAY_FILE_ROOTS = env_list(
+    "CAUSEWAY_FILE_ROOTS",
+    [
+        str(BASE_DIR / "catalog" / "demo_catalog"),
+        str(BASE_DIR / "scaffolder" / "demo_templates"),
+        str(BASE_DIR / "catalog-info.yaml"),  # the portal's own entry, whose docs TechDocs builds
+        str(VAR_DIR),
+    ],
+)
 CATALOG_MAX_FILE_BYTES = env_int("CATALOG_MAX_FILE_BYTES", 5 * 1024 * 1024, minimum=1024)
 CATALOG_MAX_FILES = env_int("CATALOG_MAX_FILES", 20_000, minimum=1)
 CATALOG_READ_TIMEOUT = env_int("CATALOG_READ_TIMEOUT", 60, minimum=1)
 CATALOG_REFRESH_INTERVAL = env_int("CATALOG_REFRESH_INTERVAL", 300, minimum=10)  # seconds
 CATALOG_GIT_CACHE_DIR = VAR_DIR / "git-cache"
+# Dotted path of a class with catalog.reading.UrlFetcher's fetch() (e.g. one adding credentials); urllib by default.
+CATALOG_URL_FETCHER = env_str("CATALOG_URL_FETCHER")
 # Kinds admins add: [{"kind": "Pipeline", "apiVersions": ["acme.io/v1"], "schema": "/path/schema.json"}], as JSON.
 CATALOG_CUSTOM_KINDS = env_str("CATALOG_CUSTOM_KINDS")
-CELERY_BEAT_SCHEDULE["catalog-refresh-all"] = {
-    "task": "catalog.refresh_all_locations",
-    "schedule": float(CATALOG_REFRESH_INTERVAL),
-}
+
+# Each app may declare periodic tasks in <app>/schedule.py (a plain dict, no Django imports).
+for _app in ("catalog", "scaffolder", "techdocs", "scorecards"):
+    try:
+        _schedule = __import__(f"{_app}.schedule", fromlist=["BEAT_SCHEDULE"])
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"{_app}.schedule":
+            raise
+        continue
+    CELERY_BEAT_SCHEDULE.update(_schedule.BEAT_SCHEDULE)

@@ -19,6 +19,16 @@ def backstage_fixtures() -> Path:
     return FIXTURES
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """One PostgreSQL test database per test process, so runs on a shared server never collide."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("postgresql"):
+        database.setdefault("TEST", {})["NAME"] = f"test_{database['NAME']}_{os.getpid()}"
+
+
 PASSWORD = "correct-horse-battery-staple"
 
 
