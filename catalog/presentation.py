@@ -200,12 +200,13 @@ def render_app_tab(request, entity: Entity, slug: str) -> str:
 
 def graph_svg(entity: Entity, depth: int = 1) -> str:
     """The entity's neighbourhood as inline SVG (our own layout: no Graphviz, no JavaScript)."""
-    from .graph import GraphEdge, GraphNode, neighbourhood, render_neighbourhood_svg
+    from .graph import GraphNode, neighbourhood, render_neighbourhood_svg
 
     rows = list(
         Relation.objects.filter(source_ref=entity.ref).values_list("source_ref", "type", "target_ref")
     ) + list(Relation.objects.filter(target_ref=entity.ref).values_list("source_ref", "type", "target_ref"))
-    refs, edges = neighbourhood(entity.ref, rows, depth=depth)
+    around = neighbourhood(entity.ref, rows, depth=depth)
+    refs, edges = around
     if len(refs) <= 1:
         return ""
     info = related_entities(sorted(refs))
@@ -213,8 +214,9 @@ def graph_svg(entity: Entity, depth: int = 1) -> str:
         GraphNode(ref=ref, label=item.title or item.name, kind=item.kind, url=item.url, missing=not item.exists)
         for ref, item in info.items()
     ]
-    graph_edges = [e if isinstance(e, GraphEdge) else GraphEdge(*e) for e in edges]
-    return mark_safe(render_neighbourhood_svg(entity.ref, nodes, graph_edges))  # noqa: S308 - escaped by graph.py
+    graph_edges = list(edges)
+    svg = render_neighbourhood_svg(entity.ref, nodes, graph_edges, omitted=around.omitted)
+    return mark_safe(svg)  # noqa: S308 - escaped by graph.py
 
 
 def api_definition(entity: Entity) -> dict[str, Any]:

@@ -326,14 +326,13 @@ def test_cycles_are_laid_out_without_hanging():
 
 def test_a_large_dense_graph_with_cycles_finishes_quickly():
     rng = random.Random(7)
-    refs = [f"component:default/c{i:03}" for i in range(120)]
-    edges = [GraphEdge(rng.choice(refs), rng.choice(refs), "dependsOn") for _ in range(600)]
+    refs = [f"component:default/c{i:03}" for i in range(500)]
+    labels = ["dependsOn", "partOf", "ownedBy"]
+    edges = [GraphEdge(rng.choice(refs), rng.choice(refs), rng.choice(labels)) for _ in range(3000)]
 
-    svg = run_with_deadline(
-        lambda: render_neighbourhood_svg(refs[0], nodes_for(refs), edges, max_nodes=120), seconds=20
-    )
+    svg = run_with_deadline(lambda: render_neighbourhood_svg(refs[0], nodes_for(refs), edges, max_nodes=500))
 
-    assert len(drawn_nodes(parse(svg))) == 120
+    assert len(drawn_nodes(parse(svg))) == 500
 
 
 def test_edges_spanning_several_layers_pass_through_waypoints():
