@@ -24,6 +24,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from . import versioning
 from .entity import (
     KindRegistry,
     ParsedEntity,
@@ -41,6 +42,7 @@ MANAGED_BY_LOCATION = "backstage.io/managed-by-location"
 MANAGED_BY_ORIGIN_LOCATION = "backstage.io/managed-by-origin-location"
 ORPHAN_ANNOTATION = "backstage.io/orphan"
 BATCH = 1000
+ANALYZE_AFTER = 1000  # rows inserted in one refresh
 
 # Sent after a location's entities were stored, with the refs that were added, changed or orphaned,
 # so other apps (docs builds, scorecards) can follow up on just those.
@@ -384,6 +386,7 @@ def orphan_location_entities(location: Location) -> int:
         entity.data.setdefault("metadata", {}).setdefault("annotations", {})[ORPHAN_ANNOTATION] = "true"
         entity.updated_at = now
     Entity.objects.bulk_update(entities, ["orphan", "data", "updated_at"], batch_size=500)
+    versioning.bump()
     return len(entities)
 
 
@@ -535,5 +538,14 @@ def _store(location: Location, preview: Preview, now) -> IngestReport:
     if changed_refs:
         location.last_changed_at = now
     location.save()
+    versioning.bump()
+    if len(created) > ANALYZE_AFTER and connection.vendor == "postgresql":
+        # Fresh statistics, or the planner guesses badly about the rows just loaded.
+        transaction.on_commit(_analyze)
     report._changed_refs = changed_refs  # type: ignore[attr-defined]
     return report
+
+
+def _analyze() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE catalog_entity, catalog_relation, catalog_entitytag")

@@ -99,6 +99,7 @@ class Entity(models.Model):
         indexes = [
             models.Index(fields=["kind", "name"]),
             models.Index(fields=["kind", "spec_type"]),
+            models.Index(fields=["name", "ref"]),  # the list's default order
         ]
 
     def __str__(self) -> str:
@@ -158,3 +159,12 @@ class Relation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_ref} {self.type} {self.target_ref}"
+
+
+class CatalogState(models.Model):
+    """One row whose version goes up whenever entities change: cached counts key on it."""
+
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"catalog version {self.version}"

@@ -59,8 +59,8 @@ def _search_postgresql(query: str, limit: int) -> list[Entity]:
         seen = {e.pk for e in hits}
         fuzzy = (
             Entity.objects.filter(orphan=False)
+            .filter(name__trigram_similar=query.lower())  # the % operator: served by the trigram index
             .annotate(similarity=TrigramSimilarity("name", query.lower()))
-            .filter(similarity__gt=0.3)
             .exclude(pk__in=seen)
             .order_by("-similarity", "name")
             .only(*FIELDS)[: limit - len(hits)]

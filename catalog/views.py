@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
@@ -17,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from portal import audit
 
-from . import presentation
+from . import presentation, versioning
 from .forms import RegisterLocationForm
 from .ingest import (
     LocationNotAllowed,
@@ -42,6 +45,7 @@ FACETS = [
     ("tag", "Tag", None),
 ]
 FACET_LIMIT = 12
+FACET_CACHE_SECONDS = 600
 SORTS = OrderedDict(
     [
         ("name", ("name", "Name")),
@@ -100,24 +104,46 @@ def _toggle_url(request: HttpRequest, param: str, value: str) -> str:
     return f"?{encoded}" if encoded else "?"
 
 
-def _facets(request: HttpRequest, selected, text: str, status: str) -> list[dict]:
+def _cache_key(kind: str, version: int, selected, text: str, status: str) -> str:
+    filters = json.dumps([sorted((k, sorted(v)) for k, v in selected.items() if v), text.lower(), status])
+    digest = hashlib.sha1(filters.encode(), usedforsecurity=False).hexdigest()
+    return f"catalog:{kind}:{version}:{digest}"
+
+
+def _facet_counts(version: int, selected, text: str, status: str) -> dict[str, list[tuple[str, int]]]:
+    """Counts per facet value, each facet counted under every filter but its own (cached per version)."""
+    key = _cache_key("facets", version, selected, text, status)
+    counts = cache.get(key)
+    if counts is None:
+        counts = {param: _count_facet(param, column, selected, text, status) for param, _, column in FACETS}
+        cache.set(key, counts, FACET_CACHE_SECONDS)
+    return counts
+
+
+def _count_facet(param: str, column: str | None, selected, text: str, status: str) -> list[tuple[str, int]]:
+    base = _filtered(selected, text, status, skip=param)
+    if column is None:
+        rows = (
+            EntityTag.objects.filter(entity__in=base.values("pk"))
+            .values_list("tag")
+            .annotate(n=Count("entity_id"))
+            .order_by("-n", "tag")[:FACET_LIMIT]
+        )
+    else:
+        rows = (
+            base.exclude(**{column: ""})
+            .values_list(column)
+            .annotate(n=Count("pk"))
+            .order_by("-n", column)[:FACET_LIMIT]
+        )
+    return [(value, count) for value, count in rows]
+
+
+def _facets(request: HttpRequest, version: int, selected, text: str, status: str) -> list[dict]:
     facets = []
-    for param, label, column in FACETS:
-        base = _filtered(selected, text, status, skip=param)
-        if column is None:
-            rows = (
-                EntityTag.objects.filter(entity__in=base.values("pk"))
-                .values_list("tag")
-                .annotate(n=Count("entity_id"))
-                .order_by("-n", "tag")[:FACET_LIMIT]
-            )
-        else:
-            rows = (
-                base.exclude(**{column: ""})
-                .values_list(column)
-                .annotate(n=Count("pk"))
-                .order_by("-n", column)[:FACET_LIMIT]
-            )
+    counts = _facet_counts(version, selected, text, status)
+    for param, label, _column in FACETS:
+        rows = counts[param]
         active = set(selected.get(param) or [])
         values = [
             FacetValue(value, presentation.facet_label(param, value), count, value in active,
@@ -144,13 +170,21 @@ def entity_list(request: HttpRequest):
     if sort_key.startswith("-"):
         column = column[1:] if column.startswith("-") else f"-{column}"
     entities = _filtered(selected, text, status).order_by(column, "ref")
-    page = Paginator(
+    paginator = Paginator(
         entities.only(
             "ref", "kind", "namespace", "name", "title", "description", "spec_type", "lifecycle", "owner_ref",
             "system_ref", "tags", "orphan", "has_errors", "data",
         ),
         PAGE_SIZE,
-    ).get_page(request.GET.get("page"))
+    )
+    version = versioning.current()
+    count_key = _cache_key("count", version, selected, text, status)
+    total = cache.get(count_key)
+    if total is None:
+        total = paginator.count
+        cache.set(count_key, total, FACET_CACHE_SECONDS)
+    paginator.count = total  # Paginator.count is a cached property: give it the cached figure
+    page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = request.GET.copy()
@@ -158,7 +192,7 @@ def entity_list(request: HttpRequest):
     sort_query.pop("page", None)
     context = {
         "page": page,
-        "facets": _facets(request, selected, text, status),
+        "facets": _facets(request, version, selected, text, status),
         "text": text,
         "status": status,
         "sort": sort_key,
@@ -262,6 +296,7 @@ def entity_delete(request: HttpRequest, namespace: str, kind: str, name: str):
         return redirect(entity)
     audit.record(request.user, "catalog.entity.delete", entity, before={"ref": entity.ref}, request=request)
     entity.delete()
+    versioning.bump()
     messages.success(request, f"{entity.ref} removed from the catalog.")
     return redirect(reverse("catalog:index") + "?status=orphan")
 

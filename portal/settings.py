@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # search lookups on PostgreSQL; inert on SQLite
     "django_htmx",
     "template_partials",
     "rest_framework",
@@ -175,6 +176,15 @@ STORAGES = {
         )
     },
 }
+
+# Cache: in-process by default; point CACHE_URL at Redis when several processes serve the portal.
+CACHE_URL = env_str("CACHE_URL")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+elif CACHE_URL:
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL, got {CACHE_URL!r}")
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Sign-in. Every page needs a signed-in user unless anonymous read-only browsing is switched on.
 LOGIN_URL = "account_login"

@@ -29,6 +29,16 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         database.setdefault("TEST", {})["NAME"] = f"test_{database['NAME']}_{os.getpid()}"
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Cached figures key on database state that every test rebuilds: start each test with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 PASSWORD = "correct-horse-battery-staple"
 
 

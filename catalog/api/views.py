@@ -37,6 +37,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView, set_rollback
 
+from catalog import versioning
 from catalog.ingest import (
     MANAGED_BY_LOCATION,
     MANAGED_BY_ORIGIN_LOCATION,
@@ -450,10 +451,11 @@ class EntityByUidView(CatalogAPIView):
                          before={"ref": entity.ref, "uid": str(entity.uid), "orphan": entity.orphan,
                                  "location": str(entity.location_id or "")})
             entity.delete()
+            versioning.bump()
             if entity.location_id:
-                # Forget the location's content hash so its next refresh stores the entity again
-                # instead of skipping an unchanged source.
-                Location.objects.filter(pk=entity.location_id).update(content_hash="")
+                # Forget what the location last read so its next refresh stores the entity again
+                # instead of skipping an unchanged source or an unmoved git ref.
+                Location.objects.filter(pk=entity.location_id).update(content_hash="", revision="")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

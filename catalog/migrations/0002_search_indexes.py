@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from catalog.dbutils import run_on_postgresql
+
 POSTGRES_FORWARD = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS catalog_entity_search_fts ON catalog_entity "
@@ -14,16 +16,6 @@ POSTGRES_BACKWARD = [
 ]
 
 
-def _run(statements):
-    def apply(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for statement in statements:
-            schema_editor.execute(statement)
-
-    return apply
-
-
 class Migration(migrations.Migration):
     dependencies = [("catalog", "0001_initial")]
-    operations = [migrations.RunPython(_run(POSTGRES_FORWARD), _run(POSTGRES_BACKWARD))]
+    operations = [migrations.RunPython(run_on_postgresql(POSTGRES_FORWARD), run_on_postgresql(POSTGRES_BACKWARD))]
