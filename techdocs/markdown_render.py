@@ -37,11 +37,11 @@ import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import markdown
+import nh3
 from markdown.extensions.toc import slugify_unicode
 from pygments.formatters import HtmlFormatter
 from pygments.util import ClassNotFound
@@ -247,51 +247,27 @@ _BLOCK_TAGS = frozenset({
 _SKIPPED_LINK_CLASSES = frozenset({"headerlink", "footnote-backref"})
 
 
-class _TextCollector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.chunks: list[str] = []
-        self._skip_depth = 0
-        self._pre_depth = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self._skip_depth:
-            if tag == "a":
-                self._skip_depth += 1
-            return
-        if tag == "a":
-            classes = set((dict(attrs).get("class") or "").split())
-            if classes & _SKIPPED_LINK_CLASSES:
-                self._skip_depth = 1
-                return
-        if tag == "pre":
-            self._pre_depth += 1
-        if tag in _BLOCK_TAGS:
-            self.chunks.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._skip_depth:
-            if tag == "a":
-                self._skip_depth -= 1
-            return
-        if tag == "pre":
-            self._pre_depth = max(0, self._pre_depth - 1)
-        if tag in _BLOCK_TAGS:
-            self.chunks.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if self._skip_depth:
-            return
-        # Line breaks only mean something inside code; elsewhere they are wrapped prose.
-        self.chunks.append(data if self._pre_depth else data.replace("\n", " "))
+_SKIPPED_LINK = re.compile(
+    r"<a\b[^>]*\bclass=\"[^\"]*\b(?:" + "|".join(sorted(_SKIPPED_LINK_CLASSES)) + r")\b[^\"]*\"[^>]*>.*?</a>",
+    re.DOTALL,
+)
+_PRE_BLOCK = re.compile(r"(<pre\b.*?</pre>)", re.DOTALL)
+_BLOCK_BOUNDARY = re.compile(r"</?(?:" + "|".join(sorted(_BLOCK_TAGS)) + r")\b[^>]*>")
 
 
 def html_to_text(html: str) -> str:
-    """Plain text of an HTML fragment: one line per block, spaces collapsed, permalinks left out."""
-    collector = _TextCollector()
-    collector.feed(html)
-    collector.close()
-    lines = (re.sub(r"\s+", " ", line).strip() for line in "".join(collector.chunks).split("\n"))
+    """Plain text of an HTML fragment: one line per block, spaces collapsed, permalinks left out.
+
+    Works on the sanitizer's own well-formed output, so a few regular expressions and nh3 (to
+    drop the remaining tags) do what an HTML parser would, several times faster.
+    """
+    html = _SKIPPED_LINK.sub("", html)
+    # Line breaks only mean something inside code; elsewhere they are wrapped prose.
+    parts = _PRE_BLOCK.split(html)
+    html = "".join(part if part.startswith("<pre") else part.replace("\n", " ") for part in parts)
+    html = _BLOCK_BOUNDARY.sub(lambda match: "\n" + match.group(0), html)
+    text = html_lib.unescape(nh3.clean(html, tags=set(), clean_content_tags=set()))
+    lines = (re.sub(r"\s+", " ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
 

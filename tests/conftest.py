@@ -32,6 +32,11 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Cached figures key on database state that every test rebuilds: start each test with none."""
+    from django.conf import settings
+
+    if not settings.configured:  # plain-Python tests run without Django (pytest -p no:django)
+        yield
+        return
     from django.core.cache import cache
 
     cache.clear()
