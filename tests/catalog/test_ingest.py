@@ -340,3 +340,33 @@ def test_a_url_outside_the_allow_list_is_refused(catalog_server, settings):
     report = refresh_location(location)
     assert report.status == "failed" and "CAUSEWAY_READ_ALLOW" in report.message
     assert Entity.objects.count() == 0
+
+
+BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
+)
+
+
+@pytest.mark.parametrize("hostile, expected", [
+    ("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: [unclosed\n", "invalid yaml"),
+    (BOMB, "alias"),
+    ("# padding\n" * 700_000, "limit"),
+    ("- a list\n- not an entity\n", "mapping"),
+    ("apiVersion: backstage.io/v1alpha1\nkind: Spaceship\nmetadata: {name: payments}\nspec: {}\n", "spaceship"),
+])
+def test_hostile_content_replacing_a_good_file_loses_nothing(catalog_dir, settings, hostile, expected):
+    settings.CATALOG_MAX_FILE_BYTES = 5 * 1024 * 1024
+    write(catalog_dir, "team/catalog-info.yaml", GROUP)
+    service = write(catalog_dir, "service/catalog-info.yaml", component("payments"))
+    location = file_location(catalog_dir)
+    refresh_location(location)
+    before = Entity.objects.get(ref="component:default/payments")
+
+    service.write_text(hostile)
+    report = refresh_location(location)
+
+    assert any(expected in e["message"].lower() for e in report.errors), report.errors
+    after = Entity.objects.get(ref="component:default/payments")
+    assert not after.orphan and after.uid == before.uid and after.data["spec"] == before.data["spec"]
+    assert after.has_errors
+    assert Entity.objects.filter(ref="group:default/team-a", orphan=False).exists()
