@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from catalog.ownership import user_entity
 
-from . import conf
+from . import conf, formschema
 from .actions import GitCheckoutReader, LocalDirectoryReader, UserInfo
 from .actions.registry import ReaderError
 from .catalog_adapter import DjangoCatalog
@@ -177,18 +177,6 @@ def user_info(user) -> UserInfo:
     )
 
 
-def set_path(values: dict[str, Any], name: str, value: Any) -> None:
-    node = values
-    parts = name.split(".")
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
-        node = child
-    node[parts[-1]] = value
-
-
 def _finish(task_id, status: str, error: str = "", output: dict | None = None) -> None:
     now = timezone.now()
     Task.objects.filter(pk=task_id).update(
@@ -235,7 +223,7 @@ def execute_task(task_id: str, secrets: dict[str, Any] | None = None) -> dict[st
         parameters = json.loads(json.dumps(task.parameters))
         secret_parameters = secrets.get("parameters") or {}
         for name, value in secret_parameters.items():
-            set_path(parameters, name, value)
+            formschema.set_path(parameters, name, value)
         task_secrets = {str(k): str(v) for k, v in (secrets.get("secrets") or {}).items()}
         reader = reader_for(task.template_location)
         catalog = DjangoCatalog(user=task.created_by, task_id=str(task.pk))

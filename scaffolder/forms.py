@@ -382,7 +382,7 @@ def default_values(step: formschema.FormStep) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for spec in step.fields:
         if spec.has_default:
-            _set_path(values, spec.name, spec.default)
+            formschema.set_path(values, spec.name, spec.default)
     return values
 
 
@@ -394,18 +394,6 @@ def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
-
-
-def _set_path(values: dict[str, Any], name: str, value: Any) -> None:
-    node = values
-    parts = name.split(".")
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
-        node = child
-    node[parts[-1]] = value
 
 
 def _has_path(values: Any, name: str) -> bool:
@@ -524,7 +512,7 @@ class StepForm(forms.Form):
         values: dict[str, Any] = {}
         for spec in formschema.fields_for(self.step, self.cleaned_values):
             if _has_path(self.cleaned_values, spec.name):
-                _set_path(values, spec.name, get_path(self.cleaned_values, spec.name))
+                formschema.set_path(values, spec.name, get_path(self.cleaned_values, spec.name))
         return values
 
     def rows(self) -> list[dict[str, Any]]:

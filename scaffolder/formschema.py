@@ -568,7 +568,7 @@ def _default_values(step: FormStep) -> dict[str, Any]:
         new: dict[str, Any] = {}
         for spec in _collect_fields(_resolve(step.schema, values)):
             if spec.has_default:
-                _set_path(new, spec.name, copy.deepcopy(spec.default))
+                set_path(new, spec.name, copy.deepcopy(spec.default))
         if new == values:
             break
         values = new
@@ -878,7 +878,7 @@ def _coerce_fields(fields: list[FieldSpec], raw: Mapping[str, Any]) -> tuple[dic
             given = _raw_values(raw, spec.name) or [""]
             value = given if spec.is_multiple else given[-1]
         if value is not ABSENT:
-            _set_path(values, spec.name, value)
+            set_path(values, spec.name, value)
     return values, errors
 
 
@@ -1003,7 +1003,8 @@ def _ensure_required_groups(schema: dict[str, Any], values: dict[str, Any]) -> N
             _ensure_required_groups(sub, values[name])
 
 
-def _set_path(values: dict[str, Any], name: str, value: Any) -> None:
+def set_path(values: dict[str, Any], name: str, value: Any) -> None:
+    """Put ``value`` at a dotted field name (``db.size``), creating the objects on the way."""
     node = values
     parts = name.split(".")
     for part in parts[:-1]:
@@ -1348,7 +1349,7 @@ def example_values(parameters: Any) -> dict[str, Any]:
             for spec in fields_for(step, _deep_merge(values, step_values)):
                 example = _example_for(spec)
                 if example is not ABSENT:
-                    _set_path(new, spec.name, example)
+                    set_path(new, spec.name, example)
             if new == step_values:
                 break
             step_values = new

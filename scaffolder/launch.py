@@ -96,18 +96,6 @@ def _has_path(values: Any, name: str) -> bool:
     return True
 
 
-def _set_path(values: dict[str, Any], name: str, value: Any) -> None:
-    node = values
-    parts = name.split(".")
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
-        node = child
-    node[parts[-1]] = value
-
-
 def split_secrets(values: dict[str, Any], names: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(values with each secret replaced by ***, {dotted name: secret value})."""
     stored = copy.deepcopy(values)
@@ -117,7 +105,7 @@ def split_secrets(values: dict[str, Any], names: set[str]) -> tuple[dict[str, An
             value = get_path(values, name)
             if value not in (None, ""):
                 secrets[name] = value
-            _set_path(stored, name, REDACTED)
+            formschema.set_path(stored, name, REDACTED)
     return stored, secrets
 
 

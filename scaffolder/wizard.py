@@ -15,18 +15,6 @@ from .launch import get_path
 PREFIX = "scaffolder:wizard:"
 
 
-def _set_path(values: dict[str, Any], name: str, value: Any) -> None:
-    node = values
-    parts = name.split(".")
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
-        node = child
-    node[parts[-1]] = value
-
-
 def _drop_path(values: dict[str, Any], name: str) -> None:
     parts = name.split(".")
     chain = [values]
@@ -78,7 +66,7 @@ class WizardState:
         """Every value, secrets included (for validation and for the run)."""
         values = copy.deepcopy(self.values)
         for name, value in self.secrets.items():
-            _set_path(values, name, value)
+            formschema.set_path(values, name, value)
         return values
 
     def step_secrets(self, step: formschema.FormStep) -> dict[str, Any]:
@@ -98,7 +86,7 @@ class WizardState:
                 if value not in (None, ""):
                     self.secrets[spec.name] = value
             else:
-                _set_path(self.values, spec.name, copy.deepcopy(value))
+                formschema.set_path(self.values, spec.name, copy.deepcopy(value))
 
     def prefill(self, values: dict[str, Any], secret_names: set[str]) -> None:
         """Start over from earlier values (Run again); secrets must be entered again."""
