@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.apps import AppConfig, apps
 
-OUR_APPS = ("portal", "catalog", "scaffolder", "techdocs", "scorecards")
+OUR_APPS = ("portal", "catalog", "scaffolder", "provisioning", "techdocs", "scorecards")
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class SearchHit:
 
 def our_app_configs() -> Iterator[AppConfig]:
     for label in OUR_APPS:
-        if apps.is_installed(label):
+        if label in apps.app_configs:  # by label: scaffolder.provisioning's is "provisioning"
             yield apps.get_app_config(label)
 
 

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "portal",
     "catalog",
     "scaffolder",
+    "scaffolder.provisioning",
     "techdocs",
     "scorecards",
 ]
@@ -307,7 +308,7 @@ CATALOG_URL_FETCHER = env_str("CATALOG_URL_FETCHER")
 CATALOG_CUSTOM_KINDS = env_str("CATALOG_CUSTOM_KINDS")
 
 # Each app may declare periodic tasks in <app>/schedule.py (a plain dict, no Django imports).
-for _app in ("catalog", "scaffolder", "techdocs", "scorecards"):
+for _app in ("catalog", "scaffolder", "scaffolder.provisioning", "techdocs", "scorecards"):
     try:
         _schedule = __import__(f"{_app}.schedule", fromlist=["BEAT_SCHEDULE"])
     except ModuleNotFoundError as _exc:
