@@ -264,6 +264,15 @@ def _status_items(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+POLICY_ERROR_TYPE = "causeway.dev/policy"
+
+
+def _processing_errors(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An entity's own processing errors, without the policy errors other apps add after ingestion
+    (those do not mean the source changed)."""
+    return [item for item in items if item.get("type") != POLICY_ERROR_TYPE]
+
+
 def _search_text(data: dict[str, Any]) -> str:
     metadata, spec = data.get("metadata", {}), data.get("spec") or {}
     parts = [
@@ -469,7 +478,8 @@ def _store(location: Location, preview: Preview, now) -> IngestReport:
             report.added += 1
             changed_refs.append(ref)
             continue
-        if current.etag == columns["etag"] and not current.orphan and current.errors == columns["errors"] \
+        if current.etag == columns["etag"] and not current.orphan \
+                and _processing_errors(current.errors) == columns["errors"] \
                 and current.location_id == location.pk:
             report.unchanged += 1
             continue

@@ -16,6 +16,8 @@ urlpatterns = [
     path("api/catalog/", include("catalog.api.urls")),
     path("api/techdocs/", include("techdocs.api.urls")),
     path("api/provisioning/", include("scaffolder.provisioning.api")),
+    path("api/scorecards/", include("scorecards.api.urls")),
+    path("api/dora/", include("scorecards.api.dora_urls")),
     path("api/scaffolder/", include("scaffolder.api.urls")),
     path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),

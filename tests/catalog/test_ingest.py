@@ -370,3 +370,12 @@ def test_hostile_content_replacing_a_good_file_loses_nothing(catalog_dir, settin
     assert not after.orphan and after.uid == before.uid and after.data["spec"] == before.data["spec"]
     assert after.has_errors
     assert Entity.objects.filter(ref="group:default/team-a", orphan=False).exists()
+
+
+def test_policy_errors_added_after_ingestion_do_not_count_as_a_change(catalog_dir):
+    location = file_location(write(catalog_dir, "catalog-info.yaml", GROUP, component("payments")))
+    refresh_location(location)
+    policy = {"type": "causeway.dev/policy", "level": "error", "message": "Policy 'owner exists': no"}
+    Entity.objects.filter(ref="component:default/payments").update(errors=[policy], has_errors=True)
+    report = refresh_location(location, force=True)
+    assert report.updated == 0 and report.unchanged == 2
