@@ -2,13 +2,17 @@
 
 Public API (no Django):
 
-- ``build_site(root, docs_dir_rel=".", *, limits=None, asset_url=None, page_url=None) -> BuildResult``
+- ``build_site(root, docs_dir_rel=".", *, limits=None, asset_url=None, page_url=None, workers=None)
+  -> BuildResult``
   ``root`` is the materialised source (a local folder or a git checkout); ``docs_dir_rel`` is the
   ``dir:`` target of ``backstage.io/techdocs-ref``, relative to ``root``: the folder holding
   ``mkdocs.yml``. Without ``mkdocs.yml`` the site is ``docs/`` below it with default settings.
   ``page_url(page_path)`` and ``asset_url(file_path)`` turn page paths and file paths (relative to the
   docs folder) into URLs for links; by default links are relative to the page (see
-  ``techdocs.markdown_render``).
+  ``techdocs.markdown_render``). Pass picklable ones (``UrlPrefix``, module-level functions), not
+  lambdas, so that pages can be rendered in parallel (below). ``workers`` is how many processes
+  render pages, the calling one included: None for one per usable CPU core, 1 for the calling one only.
+- ``UrlPrefix(base, folders=False)``: picklable URL functions (from ``techdocs.markdown_render``).
 - ``source_hash(root, docs_dir_rel=".", *, limits=None) -> str``: the ``content_hash`` a build would
   report, without rendering anything, so a caller can skip unchanged sources.
 - ``previous_and_next(nav, page_path) -> (NavItem | None, NavItem | None)``: neighbours in nav order.
@@ -39,6 +43,16 @@ so the page still appears, and the warning names the first bad byte.
 
 Titles (of pages, nav entries and table-of-contents entries) are plain text: escape them when displaying.
 
+Parallel rendering: sites of ``PARALLEL_MIN_PAGES`` pages or more are rendered in batches of
+consecutive pages by the calling process together with worker processes started with "forkserver"
+(safe in a process that has threads, as Celery workers and Django servers do); the results are put
+back in page order, so the result is the same as rendering in one process. The page time limit applies
+in the workers (they render on their main thread) and the build time limit holds for the whole build.
+Whenever parallel rendering is not possible (URL functions that cannot be pickled, a single core, a
+daemonic process, a pool that fails to start or breaks), the pages concerned are rendered in the
+calling process instead; the log says which way they were rendered. As with any multiprocessing, the
+program's main module must be safe to import (``if __name__ == "__main__":``): workers import it.
+
 ``content_hash`` covers the config file, every file of the docs folder (path and bytes; path and size
 for files over the size limit) and ``RENDERER_VERSION``; it changes exactly when one of them does.
 """
@@ -46,13 +60,18 @@ for files over the size limit) and ``RENDERER_VERSION``; it changes exactly when
 from __future__ import annotations
 
 import hashlib
+import math
+import multiprocessing
 import os
+import pickle
 import signal
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeoutError
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +82,7 @@ from techdocs.markdown_render import (
     MarkdownRenderer,
     RenderedMarkdown,
     SiteLinks,
+    UrlPrefix,
     page_path_for,
 )
 from techdocs.mkdocs_config import (
@@ -85,6 +105,7 @@ __all__ = [
     "BuiltPage",
     "ConfigError",
     "NavItem",
+    "UrlPrefix",
     "build_site",
     "nav_pages",
     "previous_and_next",
@@ -95,6 +116,15 @@ __all__ = [
 RENDERER_VERSION = "1"
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 MAX_FOLDER_DEPTH = 32
+# Below this many pages, starting worker processes costs more than it saves.
+PARALLEL_MIN_PAGES = 40
+# Each batch of pages is this share of the pages left per process (guided scheduling) and at least
+# _MIN_BATCH_PAGES; while the workers start, this process renders batches of _STARTUP_BATCH_PAGES.
+_BATCHES_PER_PROCESS = 4
+_MIN_BATCH_PAGES = 4
+_STARTUP_BATCH_PAGES = 8
+# How long past the build time limit to wait for a worker to report that limit itself.
+_WORKER_GRACE_SECONDS = 2.0
 _INDEX_NAMES = ("index", "readme")
 
 
@@ -176,6 +206,7 @@ def build_site(
     limits: BuildLimits | None = None,
     asset_url: UrlFor | None = None,
     page_url: UrlFor | None = None,
+    workers: int | None = None,
 ) -> BuildResult:
     started = time.monotonic()
     limits = limits or BuildLimits()
@@ -189,7 +220,7 @@ def build_site(
 
     page_by_source = _assign_page_paths(site.markdown_files, errors)
     links = SiteLinks(page_by_source, [f.rel for f in site.other_files], page_url=page_url, asset_url=asset_url)
-    rendered, referenced_assets = _render_pages(site, page_by_source, links, started)
+    rendered, referenced_assets = _render_pages(site, page_by_source, links, started, workers)
 
     titles = {
         source: result.title or _title_from_file_name(source)
@@ -254,42 +285,317 @@ def build_site(
 
 
 def _render_pages(
-    site: _LoadedSite, page_by_source: dict[str, str], links: SiteLinks, started: float
+    site: _LoadedSite, page_by_source: dict[str, str], links: SiteLinks, started: float, workers: int | None
 ) -> tuple[dict[str, RenderedMarkdown], list[str]]:
     """Render every page that has a page path; failures become errors. Returns pages and referenced files."""
     limits, warnings, errors = site.limits, site.warnings, site.errors
-    renderer = MarkdownRenderer()
-    rendered: dict[str, RenderedMarkdown] = {}
-    referenced_assets: dict[str, None] = {}
+    jobs: list[_PageJob] = []
+    decode_warnings: dict[str, list[BuildIssue]] = {}
     for source in site.markdown_files:
         if source.rel not in page_by_source or source.content is None:
             continue
+        issues: list[BuildIssue] = []
+        jobs.append(_PageJob(source.rel, _decode(source, issues)))
+        decode_warnings[source.rel] = issues
+
+    outcomes = _render_jobs_in_processes(jobs, links, limits, started, workers, site.log)
+    if outcomes is None:
+        outcomes = _render_jobs(jobs, links, limits, started)
+
+    rendered: dict[str, RenderedMarkdown] = {}
+    referenced_assets: dict[str, None] = {}
+    for outcome in outcomes:
+        warnings.extend(decode_warnings[outcome.source])
+        if outcome.rendered is None:
+            errors.append(BuildIssue(outcome.error or "the page could not be rendered; skipped", outcome.source))
+            continue
+        rendered[outcome.source] = outcome.rendered
+        warnings.extend(BuildIssue(message, outcome.source) for message in outcome.link_warnings)
+        referenced_assets.update(dict.fromkeys(outcome.assets))
+    return rendered, list(referenced_assets)
+
+
+@dataclass(frozen=True)
+class _PageJob:
+    source: str
+    text: str
+
+
+@dataclass(frozen=True)
+class _PageOutcome:
+    source: str
+    # None when the page failed, with the reason in ``error``.
+    rendered: RenderedMarkdown | None
+    error: str | None = None
+    link_warnings: tuple[str, ...] = ()
+    assets: tuple[str, ...] = ()
+
+
+def _render_jobs(
+    jobs: Sequence[_PageJob], links: SiteLinks, limits: BuildLimits, started: float
+) -> list[_PageOutcome]:
+    """Render pages one after another in this process (a worker's or the caller's).
+
+    Raises BuildError once the build has run past ``limits.max_build_seconds``, checked between pages.
+    """
+    renderer = MarkdownRenderer()
+    outcomes: list[_PageOutcome] = []
+    for job in jobs:
         elapsed = time.monotonic() - started
         if limits.max_build_seconds is not None and elapsed > limits.max_build_seconds:
-            raise BuildError(f"the build took longer than {limits.max_build_seconds:g}s and was stopped")
+            raise _build_timeout(limits)
         page_seconds = _page_seconds(limits, elapsed)
-        page_links = links.for_page(source.rel)
+        page_links = links.for_page(job.source)
+        error = None
         try:
             with _time_limit(page_seconds):
-                rendered[source.rel] = renderer.render(_decode(source, warnings), links=page_links)
+                result = renderer.render(job.text, links=page_links)
         except _PageTimeout:
-            errors.append(BuildIssue(
-                f"the page took longer than {page_seconds:g}s to render (deeply nested lists, quotes or"
-                " brackets?); skipped", source.rel))
+            error = (f"the page took longer than {page_seconds:g}s to render (deeply nested lists, quotes or"
+                     " brackets?); skipped")
+        except RecursionError:
+            error = "the page is nested too deeply to render; skipped"
+        except Exception as exc:  # a broken page is reported, the rest of the site still builds
+            error = f"the page could not be rendered ({type(exc).__name__}: {exc}); skipped"
+        if error is not None:
+            outcomes.append(_PageOutcome(job.source, None, error))
             renderer = MarkdownRenderer()  # the interrupted one may hold half a page
             continue
-        except RecursionError:
-            errors.append(BuildIssue("the page is nested too deeply to render; skipped", source.rel))
-            renderer = MarkdownRenderer()
-            continue
-        except Exception as exc:  # a broken page is reported, the rest of the site still builds
-            errors.append(BuildIssue(f"the page could not be rendered ({type(exc).__name__}: {exc}); skipped",
-                                     source.rel))
-            renderer = MarkdownRenderer()
-            continue
-        warnings.extend(BuildIssue(message, source.rel) for message in page_links.warnings)
-        referenced_assets.update(dict.fromkeys(page_links.assets))
-    return rendered, list(referenced_assets)
+        outcomes.append(_PageOutcome(job.source, result, None, tuple(page_links.warnings), tuple(page_links.assets)))
+    return outcomes
+
+
+def _build_timeout(limits: BuildLimits) -> BuildError:
+    return BuildError(f"the build took longer than {limits.max_build_seconds:g}s and was stopped")
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _render_jobs_in_processes(
+    jobs: list[_PageJob], links: SiteLinks, limits: BuildLimits, started: float, workers: int | None,
+    log: list[str],
+) -> list[_PageOutcome] | None:
+    """Render ``jobs`` here and in worker processes, in page order; None to render them here only.
+
+    Batches whose worker failed (not their pages: a crashed or unstartable process) are rendered here.
+    Raises BuildError when the build runs past its time limit, here or in a worker.
+    """
+    processes = _process_count(jobs, links, workers, log)
+    if processes < 2:
+        return None
+    if limits.max_build_seconds is not None and time.monotonic() - started > limits.max_build_seconds:
+        raise _build_timeout(limits)
+    try:
+        _start_forkserver()
+    except Exception as exc:  # a platform without forkserver, no room for another process, ...
+        log.append(f"rendering {len(jobs)} pages in one process: worker processes could not be started"
+                   f" ({type(exc).__name__}: {exc})")
+        return None
+
+    workers = processes - 1
+    # Pages [front, back) are still to be rendered. Workers take batches from the front, this process
+    # from the back, until they meet: so this process renders while the workers start up, and no core
+    # waits while pages are left. Batches shrink as the pages run out, so all finish at about the same time.
+    front, back = 0, len(jobs)
+    done: dict[int, list[_PageOutcome]] = {}  # by the index of their first page
+    handed_out: dict[int, list[_PageJob]] = {}
+    running: dict[Future[list[_PageOutcome]], int] = {}
+    failures: list[str] = []
+    rendered_here = 0
+    starter = _PoolStarter(workers, links, limits, started)
+    pool: ProcessPoolExecutor | None = None
+    finished = False
+
+    def batch_size(most: int | None = None) -> int:
+        size = max(_MIN_BATCH_PAGES, math.ceil((back - front) / (processes * _BATCHES_PER_PROCESS)))
+        return min(size, back - front, most or size)
+
+    def render_batch_here(most: int | None = None) -> None:
+        nonlocal back, rendered_here
+        first = back - batch_size(most)
+        done[first] = _render_jobs(jobs[first:back], links, limits, started)
+        rendered_here += back - first
+        back = first
+
+    def hand_out() -> None:
+        nonlocal front
+        # One batch running and one waiting per worker, so a worker never waits for this process.
+        while pool is not None and front < back and len(running) < workers * 2:
+            size = batch_size()
+            handed_out[front] = jobs[front:front + size]
+            running[pool.submit(_render_jobs, handed_out[front], links, limits, started)] = front
+            front += size
+
+    def collect(future: Future[list[_PageOutcome]], timeout: float | None = None) -> None:
+        first = running.pop(future)
+        try:
+            done[first] = future.result(timeout=timeout)
+        except BuildError:
+            raise
+        except FutureTimeoutError:
+            raise _build_timeout(limits)
+        except Exception as exc:  # the worker died or its result could not be sent back
+            failures.append(f"{type(exc).__name__}: {exc}")
+
+    try:
+        while front < back:
+            if starter.pending and starter.ready():
+                try:
+                    pool = starter.pool()
+                    hand_out()
+                except Exception as exc:  # a pool that cannot start processes, or that broke at once
+                    log.append(f"worker processes could not be started ({type(exc).__name__}: {exc}); the"
+                               " pages were rendered in this process")
+                    if pool is not None:
+                        _shut_down(pool, wait=False)
+                    pool, workers = None, 0
+            if front == back:  # the workers took the last pages
+                break
+            # Small batches until the workers are there, so that they get pages as soon as they are.
+            render_batch_here(most=_STARTUP_BATCH_PAGES if starter.pending else None)
+            for future in [future for future in running if future.done()]:
+                collect(future)
+            try:
+                hand_out()
+            except Exception as exc:  # the pool broke: this process renders the rest
+                failures.append(f"{type(exc).__name__}: {exc}")
+                _shut_down(pool, wait=False)
+                pool = None
+        for future in sorted(running, key=running.__getitem__):
+            timeout = None
+            if limits.max_build_seconds is not None:
+                remaining = limits.max_build_seconds - (time.monotonic() - started)
+                timeout = max(remaining, 0) + _WORKER_GRACE_SECONDS
+            collect(future, timeout)
+        finished = True
+    finally:
+        starter.abandon()
+        if pool is not None:
+            _shut_down(pool, wait=finished)
+
+    for first, batch in handed_out.items():
+        if first not in done:
+            done[first] = _render_jobs(batch, links, limits, started)
+    if failures:
+        log.append(f"worker processes failed ({failures[0]}); their pages were rendered in this process")
+    if handed_out and workers:
+        log.append(f"rendered {len(jobs)} pages in {processes} processes: {workers} worker"
+                   f" {'process' if workers == 1 else 'processes'} and this one ({rendered_here} pages here)")
+    elif workers:
+        log.append(f"rendered {len(jobs)} pages in this process: they were done before the worker processes"
+                   " had started")
+    return [outcome for first in sorted(done) for outcome in done[first]]
+
+
+class _PoolStarter:
+    """Starts the worker pool on a thread of its own, as starting takes a while and this process renders
+    meanwhile: the first build in a process waits for the forkserver to import the renderer.
+
+    Once ``ready()``, ``pool()`` hands over the pool (or raises why it could not start). After
+    ``abandon()``, a pool that was never handed over is shut down, whether it is ready yet or not.
+    """
+
+    def __init__(self, workers: int, links: SiteLinks, limits: BuildLimits, started: float) -> None:
+        self.pending = True
+        self._lock = threading.Lock()
+        self._abandoned = False
+        self._result: Future[ProcessPoolExecutor] = Future()
+        self._thread = threading.Thread(target=self._start, args=(workers, links, limits, started),
+                                        name="techdocs-worker-start", daemon=True)
+        self._thread.start()
+
+    def _start(self, workers: int, links: SiteLinks, limits: BuildLimits, started: float) -> None:
+        try:
+            pool = _process_pool(workers)
+        except BaseException as exc:  # reported by pool()
+            self._result.set_exception(exc)
+            return
+        try:
+            # An empty batch starts each worker process and loads the renderer into it.
+            for _ in range(workers):
+                pool.submit(_render_jobs, [], links, limits, started)
+        except BaseException as exc:
+            _shut_down(pool, wait=False)
+            self._result.set_exception(exc)
+            return
+        with self._lock:
+            if not self._abandoned:
+                self._result.set_result(pool)
+                return
+        _shut_down(pool, wait=True)
+
+    def ready(self) -> bool:
+        return self._result.done()
+
+    def pool(self) -> ProcessPoolExecutor:
+        self.pending = False
+        return self._result.result()
+
+    def abandon(self) -> None:
+        """No pool is wanted (any more): one still starting, or started but never handed over, is shut down."""
+        with self._lock:
+            self._abandoned = True
+            unclaimed = self.pending and self._result.done() and self._result.exception() is None
+        self.pending = False
+        if unclaimed:
+            _shut_down(self._result.result(), wait=False)
+
+
+def _process_count(jobs: list[_PageJob], links: SiteLinks, workers: int | None, log: list[str]) -> int:
+    """How many processes should render ``jobs``, this one included; below 2 this one alone does."""
+    if len(jobs) < PARALLEL_MIN_PAGES or (workers is not None and workers < 2):
+        return 1
+    cores = _usable_cores() if workers is None else workers
+    processes = min(cores, math.ceil(len(jobs) / (PARALLEL_MIN_PAGES // 2)))
+    if processes < 2:
+        log.append(f"rendering {len(jobs)} pages in one process (one CPU core available)")
+        return 1
+    if multiprocessing.current_process().daemon:
+        log.append(f"rendering {len(jobs)} pages in one process: worker processes could not be started"
+                   " (this is a daemonic process, which may not have children)")
+        return 1
+    try:
+        pickle.dumps(links)
+    except Exception as exc:  # lambdas and local functions cannot go to another process
+        log.append(f"rendering {len(jobs)} pages in one process: the page and file URL functions cannot be"
+                   f" sent to worker processes ({type(exc).__name__}); pass picklable ones such as UrlPrefix")
+        return 1
+    return processes
+
+
+def _start_forkserver() -> None:
+    """Start the forkserver (once per process) without waiting for it to be ready.
+
+    Workers are forked from this clean single-threaded server, never from the caller, whose other
+    threads may hold locks; the server imports the renderer once for all of them.
+    """
+    import multiprocessing.forkserver  # not on every platform: a failure here means rendering in-process
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(["techdocs.markdown_render",
+                                                                      "techdocs.builder"])
+    multiprocessing.forkserver.ensure_running()
+
+
+def _process_pool(processes: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("forkserver"))
+
+
+def _shut_down(pool: ProcessPoolExecutor, *, wait: bool) -> None:
+    """Stop the pool; without waiting, also stop workers still rendering pages nobody will read."""
+    if wait:
+        pool.shutdown(wait=True)
+        return
+    # Python 3.14 has ProcessPoolExecutor.terminate_workers(); before it, the pool's own process table.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with suppress(Exception):  # already gone
+            process.terminate()
 
 
 def source_hash(root: Path | str, docs_dir_rel: str = ".", *, limits: BuildLimits | None = None) -> str:

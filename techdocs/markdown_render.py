@@ -15,6 +15,9 @@ Public API (no Django):
   links are untouched. ``page_url`` and ``asset_url`` receive plain paths and must quote them for a URL.
   Without them, URLs are relative to the page (quoted here), which is assumed to be served as a folder
   (``<site>/<page path>/``), assets at ``<site>/<file path>``.
+- ``UrlPrefix(base, folders=False)``: a picklable ``page_url``/``asset_url``: ``base`` + the quoted path,
+  plus ``/`` after a non-empty path with ``folders=True`` (pages served as folders). Builds render in
+  worker processes only when their URL functions can be pickled, which lambdas cannot.
 - ``html_to_text(html) -> str``: plain text of rendered HTML, for search.
 - ``pygments_css(style, selector)`` and ``pygments_theme_css(light_style, dark_style, dark_selector)``:
   the stylesheet for highlighted code (``.highlight`` blocks).
@@ -32,6 +35,7 @@ are plain text (escape them when displaying).
 
 from __future__ import annotations
 
+import functools
 import html as html_lib
 import posixpath
 import re
@@ -41,10 +45,11 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import markdown
-import nh3
 from markdown.extensions.toc import slugify_unicode
 from pygments.formatters import HtmlFormatter
+from pygments.style import Style, StyleMeta
 from pygments.util import ClassNotFound
+from pymdownx.highlight import Highlight, HighlightExtension
 
 from techdocs.sanitize import sanitize_html
 
@@ -54,6 +59,7 @@ __all__ = [
     "PageLinks",
     "RenderedMarkdown",
     "SiteLinks",
+    "UrlPrefix",
     "html_to_text",
     "pygments_css",
     "pygments_theme_css",
@@ -84,17 +90,71 @@ def _mermaid_fence(source: str, language: str, class_name: str, options: dict, m
     return f'<pre class="mermaid">{html_lib.escape(source)}</pre>'
 
 
+class _NoStylesheetMeta(StyleMeta):
+    def __iter__(cls):  # noqa: N805 (a metaclass method: cls is the style class)
+        return iter(())
+
+
+class _ClassesOnlyStyle(Style, metaclass=_NoStylesheetMeta):
+    """A Pygments style with no token rules, for formatters that only write class names.
+
+    Pygments' HTML formatter builds a stylesheet from its style in its constructor, and pymdownx makes
+    one formatter per code block. With class names in the output (``noclasses`` off, as here) that
+    stylesheet is never read: the colours come from ``pygments_css``. An empty one costs nothing.
+    """
+
+    styles = {}
+
+
+class _ReusedLexersHighlight(Highlight):
+    """pymdownx's highlighter, taking lexers from a cache shared by the code blocks of one renderer.
+
+    Without language guessing the lexer depends on the language name only, and Pygments lexers hold
+    no state between calls, so one instance per name serves every block (looking a name up costs as
+    much as highlighting a short block, and a name Pygments lacks costs far more).
+    """
+
+    def __init__(self, md: markdown.Markdown, *, lexers: dict[tuple[str, bool], Any], **options: Any) -> None:
+        super().__init__(md, **options)
+        self._lexers = lexers
+
+    def get_lexer(self, src: str, language: str, inline: bool, stripnl: bool) -> Any:
+        if self.guess_lang:
+            return super().get_lexer(src, language, inline, stripnl)
+        key = (language, stripnl)
+        found = self._lexers.get(key)
+        if found is None:
+            found = self._lexers[key] = super().get_lexer(src, language, inline, stripnl)
+        return found
+
+
+class _HighlightExtension(HighlightExtension):
+    """``pymdownx.highlight`` whose fenced-code highlighter reuses lexers (see ``_ReusedLexersHighlight``).
+
+    SuperFences asks the highlight extension for its highlighter class through
+    ``get_pymdownx_highlighter``; the cache belongs to this extension, so to one Markdown instance.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._lexers: dict[tuple[str, bool], Any] = {}
+
+    def get_pymdownx_highlighter(self) -> Callable[..., Highlight]:
+        return functools.partial(_ReusedLexersHighlight, lexers=self._lexers)
+
+
 def _markdown_instance() -> markdown.Markdown:
-    return markdown.Markdown(
+    md = markdown.Markdown(
         extensions=[
             "abbr", "admonition", "attr_list", "def_list", "footnotes", "tables", "toc", "md_in_html",
-            "pymdownx.details", "pymdownx.highlight", "pymdownx.superfences", "pymdownx.tasklist",
-            "pymdownx.magiclink",
+            "pymdownx.details",
+            _HighlightExtension(use_pygments=True, css_class="highlight", guess_lang=False,
+                                pygments_style=_ClassesOnlyStyle),
+            "pymdownx.superfences", "pymdownx.tasklist", "pymdownx.magiclink",
         ],
         extension_configs={
             "toc": {"permalink": True, "permalink_class": "headerlink", "slugify": slugify_unicode},
             "tables": {"use_align_attribute": True},
-            "pymdownx.highlight": {"use_pygments": True, "css_class": "highlight", "guess_lang": False},
             "pymdownx.superfences": {
                 "custom_fences": [{"name": "mermaid", "class": "mermaid", "format": _mermaid_fence}],
             },
@@ -102,6 +162,12 @@ def _markdown_instance() -> markdown.Markdown:
         },
         output_format="html",
     )
+    # The inline processor looks its patterns up by index, once per pattern for every piece of text; a
+    # Registry checks its sort order on each lookup, a list does not. The extensions have registered all
+    # their patterns by now (python-markdown's own smarty extension swaps this list the same way).
+    inline = md.treeprocessors["inline"]
+    inline.inlinePatterns = list(md.inlinePatterns)
+    return md
 
 
 class MarkdownRenderer:
@@ -133,8 +199,7 @@ def _toc_tree(tokens: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         if label:
             title = html_lib.unescape(label)
         else:
-            # From the heading's sanitized HTML, so text that the page drops (a script) is dropped here too.
-            title = html_to_text(sanitize_html(token.get("html") or token.get("name") or "")).replace("\n", " ")
+            title = _heading_text(token.get("html") or token.get("name") or "")
         tree.append({
             "id": token.get("id", ""),
             "title": title.strip(),
@@ -142,6 +207,26 @@ def _toc_tree(tokens: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             "children": _toc_tree(token.get("children", [])),
         })
     return tree
+
+
+# Heading HTML that is plain text: no tags, no character references but the three the Markdown
+# serializer writes, no characters the HTML parser changes or drops (controls, CR, surrogates,
+# noncharacters). Most headings are like this.
+_PLAIN_HEADING = re.compile(
+    "(?:[^<&\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufeff\ufffe\uffff]|&(?:amp|lt|gt);)*"
+)
+
+
+def _heading_text(heading_html: str) -> str:
+    """Plain text of a heading's inner HTML, as one line.
+
+    Taken from the heading's sanitized HTML, so text that the page drops (a script) is dropped here
+    too. Plain-text headings skip the sanitizer, which would only decode their three entities and
+    write them back.
+    """
+    if _PLAIN_HEADING.fullmatch(heading_html):
+        return " ".join(html_lib.unescape(heading_html).split())
+    return html_to_text(sanitize_html(heading_html)).replace("\n", " ")
 
 
 def _flatten_toc(toc: list[dict[str, Any]]) -> Iterable[dict[str, Any]]:
@@ -221,6 +306,22 @@ class PageLinks:
             self.warnings.append(message)
 
 
+@dataclass(frozen=True)
+class UrlPrefix:
+    """A ``page_url`` or ``asset_url`` that puts ``base`` before the quoted path; picklable.
+
+    With ``folders=True`` (pages served as folders) a non-empty path gets a trailing ``/`` and the
+    empty path (the index page) is ``base`` itself.
+    """
+
+    base: str
+    folders: bool = False
+
+    def __call__(self, path: str) -> str:
+        url = self.base + quote(path, safe="/")
+        return url + "/" if path and self.folders else url
+
+
 def page_path_for(source_path: str) -> str:
     """``guide/install.md`` -> ``guide/install``; ``guide/index.md`` -> ``guide``; ``index.md`` -> ``""``."""
     stem, _dot, _suffix = source_path.rpartition(".")
@@ -252,22 +353,28 @@ _SKIPPED_LINK = re.compile(
     re.DOTALL,
 )
 _PRE_BLOCK = re.compile(r"(<pre\b.*?</pre>)", re.DOTALL)
-_BLOCK_BOUNDARY = re.compile(r"</?(?:" + "|".join(sorted(_BLOCK_TAGS)) + r")\b[^>]*>")
+# Tags as the sanitizer writes them: every "<" outside a tag is escaped, attribute values are always
+# in double quotes and have their own quotes escaped (and, in older nh3 releases, may hold a ">").
+_TAG_BODY = r'(?:[^">]|"[^"]*")*>'
+_BLOCK_TAG = re.compile(r"</?(?:" + "|".join(sorted(_BLOCK_TAGS)) + r")\b" + _TAG_BODY)
+_ANY_TAG = re.compile("<" + _TAG_BODY)
 
 
 def html_to_text(html: str) -> str:
-    """Plain text of an HTML fragment: one line per block, spaces collapsed, permalinks left out.
+    """Plain text of sanitized HTML (``sanitize_html`` output): one line per block, spaces collapsed,
+    permalinks left out.
 
-    Works on the sanitizer's own well-formed output, so a few regular expressions and nh3 (to
-    drop the remaining tags) do what an HTML parser would, several times faster.
+    The sanitizer's output is well-formed and regular, so regular expressions do what an HTML parser
+    would here, several times faster: block tags become line breaks, other tags go, entities are
+    decoded. (The sanitizer has already resolved whatever an HTML parser would rearrange.)
     """
     html = _SKIPPED_LINK.sub("", html)
     # Line breaks only mean something inside code; elsewhere they are wrapped prose.
     parts = _PRE_BLOCK.split(html)
     html = "".join(part if part.startswith("<pre") else part.replace("\n", " ") for part in parts)
-    html = _BLOCK_BOUNDARY.sub(lambda match: "\n" + match.group(0), html)
-    text = html_lib.unescape(nh3.clean(html, tags=set(), clean_content_tags=set()))
-    lines = (re.sub(r"\s+", " ", line).strip() for line in text.split("\n"))
+    text = html_lib.unescape(_ANY_TAG.sub("", _BLOCK_TAG.sub("\n", html)))
+    # split() and join() fold whitespace as re's \s+ does (both use str.isspace), in a fraction of the time.
+    lines = (" ".join(line.split()) for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
 

@@ -22,8 +22,8 @@ from catalog.models import Entity
 from portal import audit
 
 from . import conf
-from .builder import BuildError, BuildResult, NavItem, build_site, source_hash
-from .models import DocAsset, DocPage, DocSite, asset_url, page_url, site_url
+from .builder import BuildError, BuildResult, NavItem, UrlPrefix, build_site, source_hash
+from .models import DocAsset, DocPage, DocSite, site_url
 from .sources import TECHDOCS_REF_ANNOTATION, GitSource, checkout, resolve_source
 
 logger = logging.getLogger(__name__)
@@ -103,10 +103,10 @@ def build_entity_docs(entity: Entity, *, force: bool = False) -> BuildOutcome:
             if not force and _unchanged(site, previous_status, content_hash):
                 return _keep(site, previous_status, content_hash, work.revision)
             base = site_url(entity)
+            # The same URLs as models.page_url and models.asset_url, in a form worker processes can take.
             result = build_site(
                 work.root, work.docs_dir, limits=limits,
-                page_url=lambda path: page_url(entity, path, base=base),
-                asset_url=lambda path: asset_url(entity, path, base=base),
+                page_url=UrlPrefix(base, folders=True), asset_url=UrlPrefix(base),
             )
             log.extend(result.log)
             if not result.pages:

@@ -1,9 +1,12 @@
+import multiprocessing
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ from techdocs.builder import (
     BuildLimits,
     ConfigError,
     NavItem,
+    UrlPrefix,
     build_site,
     nav_pages,
     previous_and_next,
@@ -401,3 +405,173 @@ def test_the_builder_imports_no_django():
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                                cwd=Path(__file__).resolve().parents[2])
     assert completed.stdout.strip() == "False"
+
+
+def parallel_site(base: Path, pages: int = 45, *, slow_page: bool = True) -> Path:
+    """A site big enough to be rendered in worker processes, with a bit of everything that can go wrong."""
+    files: dict[str, str | bytes] = {
+        "mkdocs.yml": "site_name: Big\nrepo_url: https://github.com/acme/big\nnav:\n  - Home: index.md\n"
+                      "  - Section:\n      - section/page-3.md\n      - Gone: gone.md\n",
+        "docs/index.md": "# Big\n\n- [x] done\n- [ ] todo\n\n[third](section/page-3.md#part) ![logo](img/logo.png)\n",
+        "docs/img/logo.png": b"\x89PNG logo",
+        "docs/latin.md": "# Caf\xe9\n".encode("latin-1"),
+        "docs/broken.md": "# Broken\n\n[nowhere](nowhere.md) [up](../../etc/passwd)\n",
+    }
+    if slow_page:
+        files["docs/slow.md"] = "[" * 20_000 + "x\n"
+    for number in range(pages):
+        files[f"docs/section/page-{number}.md"] = (
+            f"# Page {number}\n\n## Part {number} &amp; more\n\nText with `code` and a [link](../index.md).\n\n"
+            f"```python\ndef page_{number}():\n    return {number}\n```\n\n| a | b |\n|---|---|\n| {number} | x |\n"
+        )
+    return write_files(base, files)
+
+
+def comparable(result) -> dict:
+    return {
+        "pages": result.pages, "nav": result.nav, "assets": result.assets, "warnings": result.warnings,
+        "errors": result.errors, "site_name": result.site_name, "content_hash": result.content_hash,
+    }
+
+
+def test_a_site_rendered_in_worker_processes_is_the_same_as_one_rendered_in_one_process(tmp_path):
+    parallel_site(tmp_path)
+    options = {"limits": BuildLimits(max_page_seconds=0.5), "page_url": UrlPrefix("/docs/big/", folders=True),
+               "asset_url": UrlPrefix("/docs/big/")}
+    in_workers = build_site(tmp_path, workers=2, **options)
+    in_process = build_site(tmp_path, workers=1, **options)
+    [summary] = [line for line in in_workers.log if "worker process and this one" in line]
+    pages_here = int(re.search(r"\((\d+) pages here\)", summary).group(1))
+    assert 0 < pages_here < 48  # both processes rendered pages
+    assert not any("worker" in line for line in in_process.log)
+    assert comparable(in_workers) == comparable(in_process)
+    assert len(in_workers.pages) == 48
+    assert 'href="/docs/big/section/page-3/#part"' in in_workers.page("").html
+    assert in_workers.assets == [("img/logo.png", (tmp_path / "docs/img/logo.png").resolve())]
+    assert [issue.path for issue in in_workers.errors] == ["slow.md"]
+    assert "longer than 0.5s" in in_workers.errors[0].message
+    assert {issue.path for issue in in_workers.warnings} == {None, "latin.md", "broken.md"}
+
+
+def test_the_default_is_one_worker_process_per_core_and_the_result_is_the_same(tmp_path, monkeypatch):
+    parallel_site(tmp_path)
+    monkeypatch.setattr(builder_module, "_usable_cores", lambda: 3)
+    in_workers = build_site(tmp_path, limits=BuildLimits(max_page_seconds=0.5))
+    assert any("in 3 processes: 2 worker processes and this one" in line for line in in_workers.log)
+    monkeypatch.setattr(builder_module, "_usable_cores", lambda: 1)
+    single_core = build_site(tmp_path, limits=BuildLimits(max_page_seconds=0.5))
+    assert any("one CPU core" in line for line in single_core.log)
+    assert comparable(in_workers) == comparable(single_core)
+
+
+def test_a_small_site_is_rendered_in_this_process(tmp_path):
+    result = build_site(write_files(tmp_path, NAV_SITE), workers=2)
+    assert not any("worker" in line for line in result.log)
+    assert len(result.pages) == 4
+
+
+def test_url_functions_that_cannot_be_pickled_are_used_in_this_process(tmp_path):
+    parallel_site(tmp_path)
+    result = build_site(tmp_path, workers=2, page_url=lambda path: f"/lambda/{path}",
+                        limits=BuildLimits(max_page_seconds=0.5))
+    assert any("cannot be sent to worker processes" in line for line in result.log)
+    assert 'href="/lambda/section/page-3#part"' in result.page("").html
+
+
+def test_when_worker_processes_cannot_start_the_pages_are_rendered_here(tmp_path, monkeypatch):
+    parallel_site(tmp_path)
+
+    def refuse(processes):
+        raise OSError("no processes for you")
+
+    monkeypatch.setattr(builder_module, "_process_pool", refuse)
+    result = build_site(tmp_path, workers=2, limits=BuildLimits(max_page_seconds=0.5))
+    assert any("could not be started (OSError: no processes for you)" in line for line in result.log)
+    assert len(result.pages) == 48
+
+
+def test_pages_of_a_worker_that_died_are_rendered_here(tmp_path, monkeypatch):
+    parallel_site(tmp_path)
+    expected = comparable(build_site(tmp_path, workers=1, limits=BuildLimits(max_page_seconds=0.5)))
+
+    def dying_pool(processes):
+        context = multiprocessing.get_context("forkserver")
+        # Every worker exits as it starts, as one killed for lack of memory would.
+        return ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=os._exit, initargs=(3,))
+
+    monkeypatch.setattr(builder_module, "_process_pool", dying_pool)
+    result = build_site(tmp_path, workers=2, limits=BuildLimits(max_page_seconds=0.5))
+    # Whether the pool broke before or after it got its first pages depends on timing.
+    assert any("BrokenProcessPool" in line and "rendered in this process" in line for line in result.log)
+    assert comparable(result) == expected
+
+
+def build_in_a_daemonic_process(root: Path, answers) -> None:
+    result = build_site(root, workers=2, limits=BuildLimits(max_page_seconds=0.5))
+    answers.put((len(result.pages), result.log))
+
+
+def test_a_daemonic_process_which_may_not_have_children_renders_the_pages_itself(tmp_path):
+    parallel_site(tmp_path)
+    context = multiprocessing.get_context("fork")
+    answers = context.Queue()
+    daemon = context.Process(target=build_in_a_daemonic_process, args=(tmp_path, answers), daemon=True)
+    daemon.start()
+    page_count, log = answers.get(timeout=60)
+    daemon.join(timeout=10)
+    assert page_count == 48
+    assert any("worker processes could not be started" in line for line in log)
+
+
+def test_the_build_time_limit_holds_while_workers_render(tmp_path):
+    parallel_site(tmp_path, pages=60)
+    started = time.monotonic()
+    with pytest.raises(BuildError, match="the build took longer than 1s"):
+        build_site(tmp_path, workers=2, limits=BuildLimits(max_page_seconds=None, max_build_seconds=1))
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(("processes", "start_seconds"), [(2, 0), (2, 0.15), (3, 0), (3, 0.05), (4, 0.3)])
+def test_pages_come_back_complete_and_in_order_however_fast_the_workers_start(
+    tmp_path, monkeypatch, processes, start_seconds
+):
+    parallel_site(tmp_path, pages=120, slow_page=False)
+    expected = comparable(build_site(tmp_path, workers=1))
+
+    def slowly_starting_pool(workers):
+        # Threads stand in for worker processes here, so that the start can be delayed at will.
+        time.sleep(start_seconds)
+        return ThreadPoolExecutor(max_workers=workers)
+
+    monkeypatch.setattr(builder_module, "_process_pool", slowly_starting_pool)
+    result = build_site(tmp_path, workers=processes)
+    assert comparable(result) == expected
+    assert len(result.pages) == 123
+
+
+@pytest.mark.parametrize("pages_left", [0, 3, 8, 20])
+def test_pages_come_back_complete_when_the_workers_start_near_the_end(tmp_path, monkeypatch, pages_left):
+    parallel_site(tmp_path, pages=60, slow_page=False)
+    expected = comparable(build_site(tmp_path, workers=1))
+    page_count = len(expected["pages"])
+    original = builder_module._render_jobs
+    rendered_here: list = []
+    nearly_done = threading.Event()
+
+    def render_jobs(jobs, *args):
+        outcomes = original(jobs, *args)
+        if threading.current_thread() is threading.main_thread():
+            rendered_here.extend(jobs)
+            if page_count - len(rendered_here) <= pages_left and not nearly_done.is_set():
+                nearly_done.set()
+                time.sleep(0.2)  # the pool is ready before this process looks again
+        return outcomes
+
+    def late_pool(workers):
+        nearly_done.wait(timeout=30)
+        return ThreadPoolExecutor(max_workers=workers)
+
+    monkeypatch.setattr(builder_module, "_render_jobs", render_jobs)
+    monkeypatch.setattr(builder_module, "_process_pool", late_pool)
+    result = build_site(tmp_path, workers=2)
+    assert comparable(result) == expected
