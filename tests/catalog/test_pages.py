@@ -185,3 +185,14 @@ def test_home_counts_catalog_entities(alice_client, catalog):
     body = alice_client.get(reverse("home")).content.decode()
     assert "Components" in body
     assert f"{reverse('catalog:index')}?kind=component" in body
+
+
+def test_long_lists_page_with_the_filters_kept(alice_client, tmp_path, settings):
+    settings.CAUSEWAY_FILE_ROOTS = [str(tmp_path)]
+    path = write(tmp_path, "catalog-info.yaml", GROUP, *(component(f"svc-{i:02d}") for i in range(60)))
+    refresh_location(Location.objects.create(type="file", target=str(path)))
+    body = alice_client.get(reverse("catalog:index"), {"kind": "component"}).content.decode()
+    assert "Page 1 of 2" in body
+    assert 'href="?kind=component&amp;page=2"' in body or 'href="?kind=component&page=2"' in body
+    second = alice_client.get(reverse("catalog:index"), {"kind": "component", "page": 2}).content.decode()
+    assert "Page 2 of 2" in second and "svc-59" in second and "svc-00" not in second
