@@ -5,11 +5,21 @@ Production sets DEBUG=false, SECRET_KEY, DATABASE_URL, CELERY_BROKER_URL and ALL
 the typed helpers below refuse a malformed value at start-up instead of failing later.
 """
 
+import json
+import math
 import os
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+# The apps' own checks of their settings, from their plain-Python modules (none imports Django),
+# so a bad value is refused here at start-up, in the words the app would use later.
+from catalog.reading import parse_allow_hosts
+from scaffolder.actions.publish import git_hosts_from_settings
+from scaffolder.provisioning.offerings import ProvisioningSettings, SettingsError
+from scaffolder.provisioning.quotas import TTLError, parse_ttl
+from scorecards.dora import PERFORMANCE_TABLES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -43,11 +53,48 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
+def env_float(name: str, default: float, *, minimum: float = 0) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return float(default)
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}")
+    if not math.isfinite(value):
+        raise ImproperlyConfigured(f"{name} must be a finite number, got {raw!r}")
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum:g}, got {value:g}")
+    return value
+
+
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_choice(name: str, default: str, choices) -> str:
+    value = env_str(name) or default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def env_json_object(name: str) -> dict | None:
+    """A JSON object, or None when unset. Errors never quote the value: it may hold tokens."""
+    raw = env_str(name)
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a JSON object: {exc}") from None
+    if not isinstance(value, dict):
+        kind = "an array" if isinstance(value, list) else "a string" if isinstance(value, str) else "a scalar"
+        raise ImproperlyConfigured(f"{name} must be a JSON object, not {kind}")
+    return value
 
 
 DEBUG = env_bool("DEBUG", True)
@@ -287,6 +334,10 @@ LOGGING = {
 # Catalog
 # Host patterns URL and remote git locations may be read from (e.g. "*.example.com,git.internal:8443").
 CAUSEWAY_READ_ALLOW = env_str("CAUSEWAY_READ_ALLOW")
+try:
+    parse_allow_hosts(CAUSEWAY_READ_ALLOW)
+except ValueError as _exc:
+    raise ImproperlyConfigured(str(_exc)) from None
 # Local folders that file locations may point into (comma-separated); the demo catalog and var/ by default.
 CAUSEWAY_FILE_ROOTS = env_list(
     "CAUSEWAY_FILE_ROOTS",
@@ -301,11 +352,113 @@ CATALOG_MAX_FILE_BYTES = env_int("CATALOG_MAX_FILE_BYTES", 5 * 1024 * 1024, mini
 CATALOG_MAX_FILES = env_int("CATALOG_MAX_FILES", 20_000, minimum=1)
 CATALOG_READ_TIMEOUT = env_int("CATALOG_READ_TIMEOUT", 60, minimum=1)
 CATALOG_REFRESH_INTERVAL = env_int("CATALOG_REFRESH_INTERVAL", 300, minimum=10)  # seconds
-CATALOG_GIT_CACHE_DIR = VAR_DIR / "git-cache"
+# Where remote git locations are cloned to and kept between refreshes.
+CATALOG_GIT_CACHE_DIR = Path(env_str("CATALOG_GIT_CACHE_DIR") or VAR_DIR / "git-cache")
 # Dotted path of a class with catalog.reading.UrlFetcher's fetch() (e.g. one adding credentials); urllib by default.
 CATALOG_URL_FETCHER = env_str("CATALOG_URL_FETCHER")
 # Kinds admins add: [{"kind": "Pipeline", "apiVersions": ["acme.io/v1"], "schema": "/path/schema.json"}], as JSON.
 CATALOG_CUSTOM_KINDS = env_str("CATALOG_CUSTOM_KINDS")
+
+# Scaffolder (software templates)
+# Where publish:* actions push, a JSON object keyed by host, e.g. {"github.com": {"remote_base":
+# "https://github.com", "api_base_url": "https://api.github.com", "token": "..."}}. It may hold tokens:
+# give it in the environment only. Unset: host "localhost", bare repositories under VAR_DIR/git-repos.
+SCAFFOLDER_GIT_HOSTS = env_json_object("SCAFFOLDER_GIT_HOSTS")
+if SCAFFOLDER_GIT_HOSTS is not None:
+    if not all(isinstance(options, dict) for options in SCAFFOLDER_GIT_HOSTS.values()):
+        raise ImproperlyConfigured("SCAFFOLDER_GIT_HOSTS must map host names to settings objects")
+    try:
+        git_hosts_from_settings(SCAFFOLDER_GIT_HOSTS)  # unknown keys (typos) are refused by name
+    except (TypeError, ValueError) as _exc:
+        raise ImproperlyConfigured(f"SCAFFOLDER_GIT_HOSTS: {_exc}") from None
+# Skeletons fetched by URL, read from local mirrors instead: {"<URL prefix>": "<local folder>"} as JSON.
+SCAFFOLDER_REMOTE_TREES = env_json_object("SCAFFOLDER_REMOTE_TREES") or {}
+SCAFFOLDER_TASK_SECONDS = env_float("SCAFFOLDER_TASK_SECONDS", 900, minimum=1)  # time limit of one run
+SCAFFOLDER_STEP_SECONDS = env_float("SCAFFOLDER_STEP_SECONDS", 300, minimum=1)  # time limit of one step
+# A run still "processing" this long past its time limit lost its worker and is marked failed...
+SCAFFOLDER_STALE_GRACE_SECONDS = env_float("SCAFFOLDER_STALE_GRACE_SECONDS", 120)
+# ...by a check that runs this often (scaffolder/schedule.py reads the variable; checked here).
+SCAFFOLDER_STALE_CHECK_SECONDS = env_float("SCAFFOLDER_STALE_CHECK_SECONDS", 60, minimum=1)
+# Parent folder of run workspaces; empty: the system's temporary folder.
+SCAFFOLDER_WORK_DIR = env_str("SCAFFOLDER_WORK_DIR")
+SCAFFOLDER_WORKSPACE_MAX_BYTES = env_int("SCAFFOLDER_WORKSPACE_MAX_BYTES", 200 * 1024 * 1024, minimum=1024)
+SCAFFOLDER_WORKSPACE_MAX_FILES = env_int("SCAFFOLDER_WORKSPACE_MAX_FILES", 20_000, minimum=1)
+# Dotted paths of functions f(registry) adding actions (comma-separated). Unset, the app's own default
+# applies: the provisioning actions, since that app is installed.
+if env_list("SCAFFOLDER_ACTION_REGISTRARS"):
+    SCAFFOLDER_ACTION_REGISTRARS = env_list("SCAFFOLDER_ACTION_REGISTRARS")
+
+# Provisioning (self-service resources committed as claims to a GitOps repository)
+# Git URL (https://, ssh://, file://) or path of the GitOps repository; empty: VAR_DIR/gitops.git, made on first use.
+PROVISIONING_GITOPS_REPO = env_str("PROVISIONING_GITOPS_REPO")
+PROVISIONING_GITOPS_BRANCH = env_str("PROVISIONING_GITOPS_BRANCH") or "main"
+# Credentials for an https remote. The token comes from the environment only and is never logged;
+# Django's error reports mask settings named *TOKEN*.
+PROVISIONING_GITOPS_USERNAME = env_str("PROVISIONING_GITOPS_USERNAME") or "x-access-token"
+PROVISIONING_GITOPS_TOKEN = env_str("PROVISIONING_GITOPS_TOKEN")
+PROVISIONING_GIT_TIMEOUT = env_float("PROVISIONING_GIT_TIMEOUT", 60, minimum=1)  # seconds per git command
+# Committer of the portal's commits (each is authored by the person who asked).
+PROVISIONING_COMMITTER_NAME = env_str("PROVISIONING_COMMITTER_NAME") or "Causeway Provisioning"
+PROVISIONING_COMMITTER_EMAIL = env_str("PROVISIONING_COMMITTER_EMAIL") or "provisioning@causeway.invalid"
+
+
+def _provisioning_value(field: str, default: str) -> str:
+    """PROVISIONING_<FIELD>, checked as the provisioning app checks that field."""
+    name = f"PROVISIONING_{field.upper()}"
+    value = env_str(name) or default
+    try:
+        ProvisioningSettings(**{field: value})
+    except SettingsError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+    return value
+
+
+PROVISIONING_CURRENCY = _provisioning_value("currency", "USD")  # of the cost tables, a three-letter code
+# Preview environments are served at <name>.<team>.<this domain>.
+PROVISIONING_PREVIEW_BASE_DOMAIN = _provisioning_value("preview_base_domain", "preview.example.com")
+# Namespace of the ingress controller, let into team namespaces by their network policy.
+PROVISIONING_INGRESS_NAMESPACE = _provisioning_value("ingress_namespace", "ingress-nginx")
+# API group and version of the claim kinds the reconciler knows.
+PROVISIONING_CLAIM_API_GROUP = _provisioning_value("claim_api_group", "platform.causeway.dev")
+PROVISIONING_CLAIM_API_VERSION = _provisioning_value("claim_api_version", "v1alpha1")
+# Longest preview TTL anyone may ask for (e.g. 72h, 7d, 1w); quota policies may lower it per group.
+PROVISIONING_MAX_PREVIEW_TTL = env_str("PROVISIONING_MAX_PREVIEW_TTL") or "7d"
+try:
+    ProvisioningSettings(max_preview_ttl=parse_ttl(PROVISIONING_MAX_PREVIEW_TTL))
+except (TTLError, SettingsError) as _exc:
+    raise ImproperlyConfigured(f"PROVISIONING_MAX_PREVIEW_TTL: {_exc}") from None
+# A claim this close to its expiry is marked "expiring".
+PROVISIONING_EXPIRY_WARNING_HOURS = env_float("PROVISIONING_EXPIRY_WARNING_HOURS", 24)
+# Seconds between runs releasing expired claims (scaffolder/provisioning/schedule.py reads it; checked here).
+PROVISIONING_EXPIRY_INTERVAL = env_float("PROVISIONING_EXPIRY_INTERVAL", 900, minimum=1)
+
+# TechDocs
+# Seconds between rebuild-if-changed runs over every documented entity (techdocs/schedule.py reads it).
+TECHDOCS_REBUILD_INTERVAL = env_float("TECHDOCS_REBUILD_INTERVAL", 3600, minimum=1)
+TECHDOCS_MAX_PAGES = env_int("TECHDOCS_MAX_PAGES", 5000, minimum=1)  # pages one site may have
+TECHDOCS_MAX_FILE_BYTES = env_int("TECHDOCS_MAX_FILE_BYTES", 10 * 1024 * 1024, minimum=1024)  # per page or file
+TECHDOCS_MAX_TOTAL_BYTES = env_int("TECHDOCS_MAX_TOTAL_BYTES", 200 * 1024 * 1024, minimum=1024)  # per docs folder
+TECHDOCS_MAX_BUILD_SECONDS = env_float("TECHDOCS_MAX_BUILD_SECONDS", 900, minimum=1)  # one build, checked between pages
+# Seconds per git command fetching docs sources, and where the clones are kept. Unset, TechDocs uses
+# CATALOG_READ_TIMEOUT and CATALOG_GIT_CACHE_DIR (read when needed, so it follows them).
+if env_str("TECHDOCS_GIT_TIMEOUT"):
+    TECHDOCS_GIT_TIMEOUT = env_float("TECHDOCS_GIT_TIMEOUT", CATALOG_READ_TIMEOUT, minimum=1)
+if env_str("TECHDOCS_GIT_CACHE_DIR"):
+    TECHDOCS_GIT_CACHE_DIR = Path(env_str("TECHDOCS_GIT_CACHE_DIR"))
+
+# Scorecards and DORA
+SCORECARDS_BATCH_SIZE = env_int("SCORECARDS_BATCH_SIZE", 2000, minimum=1)  # entities evaluated per batch
+# Seconds between full evaluations of the catalog (scorecards/schedule.py reads it; checked here).
+SCORECARDS_EVALUATE_INTERVAL = env_float("SCORECARDS_EVALUATE_INTERVAL", 3600, minimum=1)
+# Days of DORA events behind the figures dora_threshold checks compare.
+SCORECARDS_DORA_WINDOW_DAYS = env_int("SCORECARDS_DORA_WINDOW_DAYS", 30, minimum=7)
+# The environment whose successful deployments count (compared case-insensitively).
+DORA_PRODUCTION_ENVIRONMENT = env_str("DORA_PRODUCTION_ENVIRONMENT") or "production"
+# The DORA report year whose performance levels (elite, high, medium, low) are shown.
+DORA_PERFORMANCE_TABLE = env_choice("DORA_PERFORMANCE_TABLE", "2023", PERFORMANCE_TABLES)
+DORA_MAX_EVENTS_PER_REQUEST = env_int("DORA_MAX_EVENTS_PER_REQUEST", 5000, minimum=1)  # events one API call may carry
+# The largest request body read (Django's 2.5 MB default would refuse 5,000 deployments with a few shas each).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024, minimum=1024)
 
 # Each app may declare periodic tasks in <app>/schedule.py (a plain dict, no Django imports).
 for _app in ("catalog", "scaffolder", "scaffolder.provisioning", "techdocs", "scorecards"):
