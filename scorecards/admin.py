@@ -177,7 +177,7 @@ class ScorecardAdmin(AuditedInlinesMixin, AuditedModelAdmin):
     @admin.action(description="Evaluate now")
     def evaluate_now(self, request, queryset):
         ids = list(queryset.values_list("pk", flat=True))
-        report = evaluation.evaluate(None, scorecard_ids=ids)
+        report = evaluation.evaluate(None, scorecard_ids=ids, force=True)
         evaluation.take_snapshots(scorecard_ids=ids)
         for scorecard in queryset:
             audit.record(request.user, "scorecards.scorecard.evaluate", scorecard, request=request,

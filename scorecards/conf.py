@@ -2,8 +2,6 @@
 
 SCORECARDS_BATCH_SIZE              entities evaluated per batch (2000)
 SCORECARDS_EVALUATE_INTERVAL       seconds between full evaluations (3600; read by scorecards/schedule.py)
-SCORECARDS_EVALUATION_PROCESSES    processes a full evaluation may use on PostgreSQL (1; 2 or more for big catalogs)
-SCORECARDS_PARALLEL_MIN_ENTITIES   catalog size from which those processes are used (20000)
 SCORECARDS_DORA_WINDOW_DAYS        days of DORA events behind the figures checks see (30)
 DORA_PRODUCTION_ENVIRONMENT        the environment whose successful deployments count ("production")
 DORA_PERFORMANCE_TABLE             the DORA report year whose levels are shown ("2023"; also "2022", "2021")
@@ -20,14 +18,6 @@ from . import dora
 
 def batch_size() -> int:
     return max(1, int(getattr(settings, "SCORECARDS_BATCH_SIZE", 2000)))
-
-
-def evaluation_processes() -> int:
-    return max(1, int(getattr(settings, "SCORECARDS_EVALUATION_PROCESSES", 1)))
-
-
-def parallel_min_entities() -> int:
-    return max(1, int(getattr(settings, "SCORECARDS_PARALLEL_MIN_ENTITIES", 20_000)))
 
 
 def dora_window_days() -> int:

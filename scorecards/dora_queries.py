@@ -4,16 +4,24 @@ The definitions are those of ``scorecards.dora`` (the reference implementation t
 compare these queries with); only small results leave the database: counts, medians and,
 for the deployment frequency bucket, the number of deploy days in each week.
 
+No join is left for query time: scorecards.dora_events does it when events arrive. Lead
+time reads DeploymentCommit alone (each row carries its deployment's entity_ref,
+environment, status and finished_at, and ``committed_at``, the earliest commit time recorded
+for its sha); the change failure rate reads ``Deployment.caused_incident`` (an incident
+names the deployment's external id or one of its shas, whichever entity it was filed against).
+
 Medians use ``PERCENTILE_CONT(0.5)`` on PostgreSQL and, elsewhere (SQLite), the average of
 the one or two middle rows picked with window functions. Durations are computed in SQL
-(``EXTRACT(EPOCH ...)`` on PostgreSQL, ``julianday`` on SQLite).
+(``date_part('epoch', ...)``, a double, on PostgreSQL; ``julianday`` on SQLite).
+
+One pass per table serves a window's figures and their weekly trend (``dashboard``):
+deployments are counted per week (the window's counts are the weeks' sums) and medians are
+taken per week with the window's median alongside (``GROUP BY ROLLUP`` on PostgreSQL).
 
 Scopes: one entity, a system (entities whose ``spec.system`` is it), an owning group
 (entities whose ``spec.owner`` is it) or the whole organisation. Events of a scope are
-those whose ``entity_ref`` belongs to it. A deployment's commits are matched with the
-recorded changes of the same sha (the earliest commit time when a sha was recorded twice);
-an incident marks a deployment as failed when it names the deployment's external id or one
-of its shas, whichever entity the incident was filed against.
+those whose ``entity_ref`` belongs to it. Figures may also be grouped per entity, per week,
+or per owning group (``figures_by_owner``, for the organisation's "by team" table).
 """
 
 from __future__ import annotations
@@ -25,32 +33,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import (
-    BooleanField,
-    Count,
-    DateTimeField,
-    Exists,
-    ExpressionWrapper,
-    F,
-    FloatField,
-    Func,
-    IntegerField,
-    Min,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-)
+from django.db.models import Count, DateTimeField, F, FloatField, Func, IntegerField, Q, QuerySet, Value
 
 from . import conf, dora
-from .models import Change, Deployment, DeploymentCommit, Incident
+from .models import Deployment, DeploymentCommit, Incident
 
 WINDOWS = (7, 30, 90)
 DEFAULT_DAYS = 30
 MIN_DAYS = 7
 MAX_DAYS = 365
 SCOPE_KINDS = ("organisation", "entity", "group", "system")
+GROUPINGS = ("entity", "week", "owner")
 
 
 # ---------------------------------------------------------------- SQL expressions
@@ -70,7 +63,8 @@ class HoursBetween(Func):
 
     def as_sql(self, compiler, connection, **extra_context):
         later, earlier, params = self._parts(compiler, connection)
-        return f"(CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS double precision) / 3600.0)", params
+        # date_part gives a double directly: EXTRACT's numeric arithmetic costs more than the scan itself.
+        return f"(date_part('epoch', {later} - {earlier}) / 3600.0)", params
 
     def as_sqlite(self, compiler, connection, **extra_context):
         later, earlier, params = self._parts(compiler, connection)
@@ -101,7 +95,8 @@ class SlotBack(Func):
         end, moment, params = self._parts(compiler, connection)
         seconds = self.slot_seconds
         return (
-            f"(CAST(CEIL(EXTRACT(EPOCH FROM (CAST({end} AS timestamp with time zone) - {moment})) / {seconds}) "
+            # In double precision, still exact to the microsecond at slot edges over MAX_DAYS.
+            f"(CAST(CEIL(date_part('epoch', CAST({end} AS timestamp with time zone) - {moment}) / {seconds}) "
             "AS integer) - 1)",
             params,
         )
@@ -116,44 +111,76 @@ class SlotBack(Func):
         )
 
 
-def _median_sql(inner: str, keep: str) -> str:
+def _entity_table() -> str:
+    from catalog.models import Entity
+
+    return connection.ops.quote_name(Entity._meta.db_table)
+
+
+def _by_owner(inner: str, select: str) -> str:
+    """``inner``'s rows (one per entity, its ref in ``grp``) joined to their entity's owning group, as ``grp``."""
+    return (
+        f"SELECT e.owner_ref AS grp, {select} FROM ({inner}) AS per_entity "  # noqa: S608 -- our own SQL
+        f"JOIN {_entity_table()} e ON e.ref = per_entity.grp WHERE e.owner_ref <> ''"
+    )
+
+
+def _median_sql(inner: str, keep: str, total: bool) -> tuple[str, int]:
+    """SQL giving (group, median) rows, and how many times it repeats ``inner``'s parameters."""
     if connection.vendor == "postgresql":
-        # MATERIALIZED: compute each sample once, rather than in every condition the planner pushes down.
+        # ROLLUP: the window's median comes with the groups', from the same scan.
+        grouping = "ROLLUP(grp)" if total else "grp"
         return (
-            f"WITH samples AS MATERIALIZED ({inner}) "  # noqa: S608 -- our own SQL
-            "SELECT grp, PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY val) "
-            f"FROM samples WHERE val {keep} GROUP BY grp"
-        )
+            "SELECT grp, PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY val) "  # noqa: S608 -- our own SQL
+            f"FROM ({inner}) AS samples WHERE val {keep} GROUP BY {grouping}"
+        ), 1
+    repeats = 1
+    if total:
+        # The window's samples again, in the group NULL.
+        inner = f"SELECT grp, val FROM ({inner}) AS a UNION ALL SELECT NULL, val FROM ({inner}) AS b"  # noqa: S608
+        repeats = 2
     return (
         "SELECT grp, AVG(val) FROM ("  # noqa: S608 -- our own SQL
         "SELECT grp, val, ROW_NUMBER() OVER (PARTITION BY grp ORDER BY val) AS rn, "
         f"COUNT(*) OVER (PARTITION BY grp) AS n FROM ({inner}) AS samples WHERE val {keep}"
         ") AS ranked WHERE rn IN ((n + 1) / 2, (n + 2) / 2) GROUP BY grp"
-    )
+    ), repeats
 
 
 @contextmanager
 def analytic_queries():
-    """On PostgreSQL, run without JIT compilation: it costs more than it saves on these mid-sized aggregates."""
+    """On PostgreSQL: no JIT (it costs more than it saves on these mid-sized aggregates), more sort memory."""
     if connection.vendor != "postgresql":
         yield
         return
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL jit = off")
+            # Sort the samples of a median in memory rather than on disk (a window holds a few 100,000).
+            cursor.execute("SET LOCAL work_mem = '64MB'")
         yield
 
 
-def medians(queryset: QuerySet, value, group=None, *, keep: str = "IS NOT NULL") -> dict[Any, float]:
-    """Median of ``value`` over the rows of ``queryset``, per ``group`` (one key, 0, without a group).
+def medians(
+    queryset: QuerySet, value, group=None, *, keep: str = "IS NOT NULL", total: bool = False, by_owner: bool = False
+) -> dict[Any, float]:
+    """Median of ``value`` over the rows of ``queryset``, per ``group``; the key None holds the median of all rows.
 
-    ``keep`` is the SQL condition on the value (``> 0``, ``>= 0``); NULL values never count.
+    Without a group only the median of all rows is given; with ``total`` it comes along with the
+    groups'. With ``by_owner`` the group must be the entity ref, and rows are regrouped by the
+    entity's owning group. ``keep`` is the SQL condition on the value (``> 0``, ``>= 0``); NULL
+    values never count. Groups are never NULL (weeks and refs), so None is free for the total.
     """
-    grouped = queryset.order_by().annotate(val=value, grp=group if group is not None else Value(0))
+    grouped = queryset.order_by().annotate(
+        val=value, grp=group if group is not None else Value(None, output_field=IntegerField())
+    )
     inner, params = grouped.values_list("grp", "val").query.sql_with_params()
+    if by_owner:
+        inner = _by_owner(inner, "per_entity.val AS val")
     condition = "IS NOT NULL" if keep == "IS NOT NULL" else f"IS NOT NULL AND val {keep}"
+    sql, repeats = _median_sql(inner, condition, total and group is not None)
     with connection.cursor() as cursor:
-        cursor.execute(_median_sql(inner, condition), params)
+        cursor.execute(sql, tuple(params) * repeats)
         return {key: float(median) for key, median in cursor.fetchall() if median is not None}
 
 
@@ -169,17 +196,16 @@ class Scope:
         if self.kind not in SCOPE_KINDS:
             raise ValueError(f"scope kind must be one of {', '.join(SCOPE_KINDS)}")
 
-    def q(self, prefix: str = "") -> Q:
-        """Rows (deployments, incidents; or rows related through ``prefix``) of this scope."""
+    def q(self) -> Q:
+        """Rows (deployments, their commits, incidents) of this scope."""
         from catalog.models import Entity
 
-        field = f"{prefix}entity_ref"
         if self.kind == "entity":
-            return Q(**{field: self.ref})
+            return Q(entity_ref=self.ref)
         if self.kind == "group":
-            return Q(**{f"{field}__in": Entity.objects.filter(owner_ref=self.ref).values("ref")})
+            return Q(entity_ref__in=Entity.objects.filter(owner_ref=self.ref).values("ref"))
         if self.kind == "system":
-            return Q(**{f"{field}__in": Entity.objects.filter(system_ref=self.ref).values("ref")})
+            return Q(entity_ref__in=Entity.objects.filter(system_ref=self.ref).values("ref"))
         return Q()
 
 
@@ -198,121 +224,110 @@ class Window:
         return (self.end - self.start) / timedelta(days=1)
 
 
-def production_deployments(scope: Scope, window: Window, environment: str | None = None) -> QuerySet[Deployment]:
-    environment = (environment or conf.production_environment()).lower()
-    return Deployment.objects.filter(
+def _successful(model, scope: Scope, window: Window, environment: str, refs: list[str] | None) -> QuerySet:
+    """Deployments (or the commits they shipped) that count: successful, to ``environment``, in the window."""
+    rows = model.objects.filter(
         scope.q(),
         status=Deployment.Status.SUCCESS,
-        environment=environment,
+        environment=environment.lower(),
         finished_at__gte=window.start,
         finished_at__lt=window.end,
     )
+    return rows if refs is None else rows.filter(entity_ref__in=refs)
 
 
-def _deployment_q(scope: Scope, window: Window, environment: str, prefix: str) -> Q:
-    return scope.q(prefix) & Q(**{
-        f"{prefix}status": Deployment.Status.SUCCESS,
-        f"{prefix}environment": environment.lower(),
-        f"{prefix}finished_at__gte": window.start,
-        f"{prefix}finished_at__lt": window.end,
-    })
+def production_deployments(scope: Scope, window: Window, environment: str | None = None) -> QuerySet[Deployment]:
+    return _successful(Deployment, scope, window, environment or conf.production_environment(), None)
 
 
 # ---------------------------------------------------------------- the four keys, grouped or not
 
-# A group is None (one figure for the scope), "entity" (per entity_ref) or "week" (weeks back from the end).
+# A group is None (one figure for the scope), "entity" (per entity_ref), "week" (weeks back from
+# the window's end, 0 the newest) or "owner" (per owning group of the entity).
 
 
-def _group(group: str | None, window: Window, moment: str, ref: str = "entity_ref"):
+def _group(group: str | None, window: Window, moment: str):
     if group is None:
         return None
-    if group == "entity":
-        return F(ref)
+    if group in ("entity", "owner"):
+        return F("entity_ref")
     if group == "week":
         return SlotBack(window.end, F(moment), dora.WEEK)
-    raise ValueError(f"unknown grouping {group!r}")
+    raise ValueError(f"unknown grouping {group!r}; known: {', '.join(GROUPINGS)}")
 
 
-def _key(group: str | None, key: Any) -> Any:
-    return None if group is None else key
+@dataclass(frozen=True)
+class Tally:
+    """Counted deployments, those an incident names, and (per week) their distinct deploy days."""
+
+    deployments: int = 0
+    failed: int = 0
+    deploy_days: int = 0
+
+    @property
+    def change_failure_rate(self) -> float | None:
+        return self.failed / self.deployments if self.deployments else None
 
 
-def deployment_counts(scope: Scope, window: Window, environment: str, group: str | None = None) -> dict:
-    deployments = production_deployments(scope, window, environment).order_by()
+def deployment_tallies(
+    scope: Scope, window: Window, environment: str, group: str | None = None, refs: list[str] | None = None
+) -> dict[Any, Tally]:
+    """One pass over the counted deployments: a Tally per group (the key None without a group)."""
+    deployments = _successful(Deployment, scope, window, environment, refs).order_by()
+    # Counting a column of the covering index (rather than rows) lets PostgreSQL read the index alone.
+    counts = {"n": Count("finished_at"), "failed": Count("finished_at", filter=Q(caused_incident=True))}
     if group is None:
-        return {None: deployments.count()}
-    rows = deployments.annotate(grp=_group(group, window, "finished_at")).values("grp").annotate(n=Count("pk"))
-    return {row["grp"]: row["n"] for row in rows}
+        row = deployments.aggregate(**counts)
+        return {None: Tally(row["n"], row["failed"])} if row["n"] else {}
+    if group == "week":
+        # Grouped by deploy day (a hash of a few hundred groups at most), then summed into weeks here: day
+        # k lies in week k // 7, as in dora.days_with_deploy_per_week.
+        days = deployments.annotate(day=SlotBack(window.end, F("finished_at"), dora.DAY)).values("day")
+        weeks: dict[int, Tally] = {}
+        for row in days.annotate(**counts):
+            week = weeks.get(row["day"] // 7, Tally())
+            weeks[row["day"] // 7] = Tally(week.deployments + row["n"], week.failed + row["failed"],
+                                           week.deploy_days + 1)
+        return weeks
+    rows = deployments.annotate(grp=_group(group, window, "finished_at")).values("grp").annotate(**counts)
+    if group != "owner":
+        return {row["grp"]: Tally(row["n"], row["failed"]) for row in rows}
+    inner, params = rows.values_list("grp", "n", "failed").query.sql_with_params()
+    sql = _by_owner(inner, "SUM(per_entity.n), SUM(per_entity.failed)") + " GROUP BY e.owner_ref"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {owner: Tally(int(n), int(failed)) for owner, n, failed in cursor.fetchall()}
 
 
-def days_with_deploy_per_week(scope: Scope, window: Window, environment: str) -> list[int]:
-    """Distinct deploy days in each whole week of the window, oldest first (as dora.days_with_deploy_per_week)."""
-    week_count = len(dora.full_week_starts(window.start, window.end))
-    rows = (
-        production_deployments(scope, window, environment)
-        .order_by()
-        .annotate(day=SlotBack(window.end, F("finished_at"), dora.DAY))
-        .annotate(week=SlotBack(window.end, F("finished_at"), dora.WEEK))
-        .values("week")
-        .annotate(days=Count("day", distinct=True))
-        .values_list("week", "days")
+def lead_time_hours(
+    scope: Scope, window: Window, environment: str, group: str | None = None, *, total: bool = False,
+    refs: list[str] | None = None,
+) -> dict:
+    """Median hours from commit to deployment, over (deployment, sha) pairs with a recorded change."""
+    # Only positive durations count: said on the columns, it is checked while the index is read.
+    pairs = _successful(DeploymentCommit, scope, window, environment, refs).filter(
+        committed_at__isnull=False, finished_at__gt=F("committed_at")
     )
-    by_week = dict(rows)
-    return [by_week.get(index, 0) for index in reversed(range(week_count))]
-
-
-def lead_time_hours(scope: Scope, window: Window, environment: str, group: str | None = None) -> dict:
-    earliest = (
-        Change.objects.filter(sha=OuterRef("sha")).order_by().values("sha").annotate(first=Min("committed_at"))
-        .values("first")
-    )
-    pairs = DeploymentCommit.objects.filter(_deployment_q(scope, window, environment, "deployment__"))
-    value = HoursBetween(F("deployment__finished_at"), Subquery(earliest))
-    found = medians(pairs, value, _group(group, window, "deployment__finished_at", "deployment__entity_ref"),
-                    keep="> 0")
-    return {_key(group, key): median for key, median in found.items()}
-
-
-def _failed_expression():
-    by_deployment = Exists(Incident.objects.filter(caused_by_deployment=OuterRef("external_id")))
-    # Per commit of the deployment, one index lookup among the incidents' causes.
-    by_sha = Exists(
-        DeploymentCommit.objects.filter(deployment_id=OuterRef("pk")).filter(
-            Exists(Incident.objects.filter(caused_by_sha=OuterRef("sha")))
-        )
-    )
-    return ExpressionWrapper(Q(by_deployment) | Q(by_sha), output_field=BooleanField())
-
-
-def change_failure_counts(scope: Scope, window: Window, environment: str, group: str | None = None) -> dict:
-    """{group: (failed deployments, deployments)}."""
-    deployments = (
-        production_deployments(scope, window, environment).order_by().annotate(is_failed=_failed_expression())
-    )
-    if group is None:
-        totals = deployments.aggregate(total=Count("pk"), failed=Count("pk", filter=Q(is_failed=True)))
-        return {None: (totals["failed"], totals["total"])}
-    rows = (
-        deployments.annotate(grp=_group(group, window, "finished_at")).values("grp")
-        .annotate(total=Count("pk"), failed_count=Count("pk", filter=Q(is_failed=True)))
-    )
-    return {row["grp"]: (row["failed_count"], row["total"]) for row in rows}
+    return medians(pairs, HoursBetween(F("finished_at"), F("committed_at")), _group(group, window, "finished_at"),
+                   keep="> 0", total=total, by_owner=group == "owner")
 
 
 def change_failure_rate(scope: Scope, window: Window, environment: str, group: str | None = None) -> dict:
-    return {
-        key: (failed / total if total else None)
-        for key, (failed, total) in change_failure_counts(scope, window, environment, group).items()
-    }
+    return {key: tally.change_failure_rate for key, tally in deployment_tallies(scope, window, environment,
+                                                                                group).items()}
 
 
-def time_to_restore_hours(scope: Scope, window: Window, group: str | None = None) -> dict:
+def time_to_restore_hours(
+    scope: Scope, window: Window, group: str | None = None, *, total: bool = False, refs: list[str] | None = None
+) -> dict:
+    """Median hours from opened to resolved, over the scope's incidents opened in the window."""
     incidents = Incident.objects.filter(
         scope.q(), opened_at__gte=window.start, opened_at__lt=window.end, resolved_at__isnull=False
     )
-    found = medians(incidents, HoursBetween(F("resolved_at"), F("opened_at")), _group(group, window, "opened_at"),
-                    keep=">= 0")
-    return {_key(group, key): median for key, median in found.items()}
+    if refs is not None:
+        incidents = incidents.filter(entity_ref__in=refs)
+    return medians(incidents, HoursBetween(F("resolved_at"), F("opened_at")), _group(group, window, "opened_at"),
+                   keep=">= 0", total=total, by_owner=group == "owner")
 
 
 # ---------------------------------------------------------------- what pages and the API show
@@ -355,67 +370,100 @@ class Metrics:
         }
 
 
-def metrics(scope: Scope, window: Window, environment: str | None = None, table: str | None = None) -> Metrics:
-    with analytic_queries():
-        return _metrics(scope, window, environment, table)
-
-
-def _metrics(scope: Scope, window: Window, environment: str | None, table: str | None) -> Metrics:
-    environment = environment or conf.production_environment()
-    count = deployment_counts(scope, window, environment)[None]
-    days = days_with_deploy_per_week(scope, window, environment)
-    months = [(start.year, start.month) for start in dora.full_week_starts(window.start, window.end)]
+def _metrics(window: Window, tallies: dict[Any, Tally], lead: dict, restore: dict, table: str | None) -> Metrics:
+    """The window's figures from per-week tallies and the window's medians (key None)."""
+    count = sum(tally.deployments for tally in tallies.values())
+    failed = sum(tally.failed for tally in tallies.values())
+    week_starts = dora.full_week_starts(window.start, window.end)
+    # Whole weeks only, oldest first; a partial oldest week has the highest index and is left out.
+    days = [tallies.get(index, Tally()).deploy_days for index in reversed(range(len(week_starts)))]
+    months = [(start.year, start.month) for start in week_starts]
     return Metrics(
         count=count,
         per_week=count / (window.days / 7),
         bucket=dora.frequency_bucket(days, months),
         days_with_deploy_per_week=days,
-        lead_time_hours=lead_time_hours(scope, window, environment).get(None),
-        change_failure_rate=change_failure_rate(scope, window, environment)[None],
-        time_to_restore_hours=time_to_restore_hours(scope, window).get(None),
+        lead_time_hours=lead.get(None),
+        change_failure_rate=failed / count if count else None,
+        time_to_restore_hours=restore.get(None),
         table=table or conf.performance_table(),
     )
 
 
-def weekly_trend(scope: Scope, days: int, now: datetime, environment: str | None = None) -> list[dora.WeekPoint]:
-    """Per-week figures over the ``days`` before ``now`` (as dora.weekly_trend), oldest week first."""
-    with analytic_queries():
-        return _weekly_trend(scope, days, now, environment)
-
-
-def _weekly_trend(scope: Scope, days: int, now: datetime, environment: str | None) -> list[dora.WeekPoint]:
-    environment = environment or conf.production_environment()
-    window = Window.last(days, now)
-    counts = deployment_counts(scope, window, environment, "week")
-    deploy_days = dict(
-        production_deployments(scope, window, environment)
-        .order_by()
-        .annotate(day=SlotBack(window.end, F("finished_at"), dora.DAY))
-        .annotate(week=SlotBack(window.end, F("finished_at"), dora.WEEK))
-        .values("week")
-        .annotate(days=Count("day", distinct=True))
-        .values_list("week", "days")
-    )
-    lead = lead_time_hours(scope, window, environment, "week")
-    failures = change_failure_rate(scope, window, environment, "week")
-    restore = time_to_restore_hours(scope, window, "week")
+def _trend(window: Window, tallies: dict[Any, Tally], lead: dict, restore: dict) -> list[dora.WeekPoint]:
+    """Per-week points, oldest first, from figures keyed by week index (0 the newest)."""
     points = []
-    for index in reversed(range(math.ceil(days / 7))):
+    for index in reversed(range(math.ceil(window.days / 7))):
         week_end = window.end - dora.WEEK * index
         week_start = max(week_end - dora.WEEK, window.start)
+        tally = tallies.get(index, Tally())
         points.append(
             dora.WeekPoint(
                 start=week_start,
                 end=week_end,
                 partial=week_end - week_start < dora.WEEK,
-                deployments=counts.get(index, 0),
-                days_with_deploy=deploy_days.get(index, 0),
+                deployments=tally.deployments,
+                days_with_deploy=tally.deploy_days,
                 lead_time_hours=lead.get(index),
-                change_failure_rate=failures.get(index),
+                change_failure_rate=tally.change_failure_rate,
                 time_to_restore_hours=restore.get(index),
             )
         )
     return points
+
+
+def metrics(scope: Scope, window: Window, environment: str | None = None, table: str | None = None) -> Metrics:
+    environment = environment or conf.production_environment()
+    with analytic_queries():
+        tallies = deployment_tallies(scope, window, environment, "week")
+        lead = lead_time_hours(scope, window, environment)
+        restore = time_to_restore_hours(scope, window)
+    return _metrics(window, tallies, lead, restore, table)
+
+
+def weekly_trend(scope: Scope, days: int, now: datetime, environment: str | None = None) -> list[dora.WeekPoint]:
+    """Per-week figures over the ``days`` before ``now`` (as dora.weekly_trend), oldest week first."""
+    environment = environment or conf.production_environment()
+    window = Window.last(days, now)
+    with analytic_queries():
+        tallies = deployment_tallies(scope, window, environment, "week")
+        lead = lead_time_hours(scope, window, environment, "week")
+        restore = time_to_restore_hours(scope, window, "week")
+    return _trend(window, tallies, lead, restore)
+
+
+def dashboard(
+    scope: Scope, days: int, now: datetime, environment: str | None = None, table: str | None = None
+) -> tuple[Metrics, list[dora.WeekPoint]]:
+    """``metrics`` over the last ``days`` and its ``weekly_trend``, from one pass per table."""
+    environment = environment or conf.production_environment()
+    window = Window.last(days, now)
+    with analytic_queries():
+        tallies = deployment_tallies(scope, window, environment, "week")
+        lead = lead_time_hours(scope, window, environment, "week", total=True)
+        restore = time_to_restore_hours(scope, window, "week", total=True)
+    return _metrics(window, tallies, lead, restore, table), _trend(window, tallies, lead, restore)
+
+
+def _figures_by(
+    group: str, window: Window, environment: str | None, refs: list[str] | None
+) -> dict[str, dict[str, float | None]]:
+    environment = environment or conf.production_environment()
+    scope = Scope()
+    with analytic_queries():
+        tallies = deployment_tallies(scope, window, environment, group, refs)
+        lead = lead_time_hours(scope, window, environment, group, refs=refs)
+        restore = time_to_restore_hours(scope, window, group, refs=refs)
+    weeks = window.days / 7
+    return {
+        key: {
+            "deployment_frequency_per_week": tallies.get(key, Tally()).deployments / weeks,
+            "lead_time_hours": lead.get(key),
+            "change_failure_rate": tallies.get(key, Tally()).change_failure_rate,
+            "time_to_restore_hours": restore.get(key),
+        }
+        for key in set(tallies) | set(lead) | set(restore)
+    }
 
 
 def figures_by_entity(
@@ -426,57 +474,14 @@ def figures_by_entity(
     Entities without deployments in the window are left out: their deployment frequency is 0
     and every other figure is None (see ``no_figures``).
     """
-    with analytic_queries():
-        return _figures_by_entity(refs, days, now, environment)
+    if refs is not None and not refs:
+        return {}
+    return _figures_by("entity", Window.last(days, now), environment, refs)
 
 
-def _figures_by_entity(
-    refs: list[str] | None, days: int, now: datetime, environment: str | None
-) -> dict[str, dict[str, float | None]]:
-    environment = environment or conf.production_environment()
-    window = Window.last(days, now)
-    scope = Scope()
-    if refs is not None:
-        if not refs:
-            return {}
-        scope_q = Q(entity_ref__in=refs)
-    else:
-        scope_q = Q()
-    weeks = window.days / 7
-    counts = {
-        row["entity_ref"]: row["n"]
-        for row in production_deployments(scope, window, environment).filter(scope_q).order_by()
-        .values("entity_ref").annotate(n=Count("pk"))
-    }
-    earliest = (
-        Change.objects.filter(sha=OuterRef("sha")).order_by().values("sha").annotate(first=Min("committed_at"))
-        .values("first")
-    )
-    pairs = DeploymentCommit.objects.filter(
-        _deployment_q(scope, window, environment, "deployment__"),
-        **({"deployment__entity_ref__in": refs} if refs is not None else {}),
-    )
-    lead = medians(pairs, HoursBetween(F("deployment__finished_at"), Subquery(earliest)), F("deployment__entity_ref"),
-                   keep="> 0")
-    failures = {
-        row["entity_ref"]: row["failed_count"] / row["total"]
-        for row in production_deployments(scope, window, environment).filter(scope_q).order_by()
-        .annotate(is_failed=_failed_expression()).values("entity_ref")
-        .annotate(total=Count("pk"), failed_count=Count("pk", filter=Q(is_failed=True)))
-        if row["total"]
-    }
-    incidents = Incident.objects.filter(scope_q, opened_at__gte=window.start, opened_at__lt=window.end,
-                                        resolved_at__isnull=False)
-    restore = medians(incidents, HoursBetween(F("resolved_at"), F("opened_at")), F("entity_ref"), keep=">= 0")
-    figures: dict[str, dict[str, float | None]] = {}
-    for ref in set(counts) | set(lead) | set(failures) | set(restore):
-        figures[ref] = {
-            "deployment_frequency_per_week": counts.get(ref, 0) / weeks,
-            "lead_time_hours": lead.get(ref),
-            "change_failure_rate": failures.get(ref),
-            "time_to_restore_hours": restore.get(ref),
-        }
-    return figures
+def figures_by_owner(window: Window, environment: str | None = None) -> dict[str, dict[str, float | None]]:
+    """The four figures of each owning group with events in the window (its entities', as Scope("group"))."""
+    return _figures_by("owner", window, environment, None)
 
 
 def no_figures() -> dict[str, float | None]:

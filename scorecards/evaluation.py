@@ -2,29 +2,36 @@
 
 ``evaluate(entity_ids=None)`` runs every scorecard over the catalog entities it applies to
 (or over the given entities only) and stores, per entity, each rule's result and the level
-reached. Results are rewritten only when they change, so a run over an unchanged catalog
-writes almost nothing. Guardrail policies (blocking rules) are applied on the way: an entity
-failing an active blocking rule gets a policy error item in its catalog errors, and loses it
-when it passes again.
+reached. Guardrail policies (blocking rules) are applied on the way: an entity failing an
+active blocking rule gets a policy error item in its catalog errors, and loses it when it
+passes again.
+
+Results are rewritten only when they change. Each (entity, scorecard) result keeps a digest
+of its rule results and level; an entity whose digest is unchanged costs no read of its
+rule results and no write, so a run over an unchanged catalog writes nothing. On PostgreSQL
+the writes of a batch (COPY) happen in a writer thread while the next batch is checked.
 
 ``take_snapshots(day)`` records each scorecard's level counts and rule pass rates for the day.
 
 Each batch needs a handful of queries: the entities (``values_list``), their relations, their
-TechDocs status (when the techdocs app is installed), their existing results; group refs and
-DORA figures are loaded once per run.
+TechDocs status (when the techdocs app is installed), their stored levels and digests, and
+the rule results of the entities whose digest changed; group refs and DORA figures are
+loaded once per run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-import os
+import queue
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.apps import apps
 from django.core.exceptions import FieldError
@@ -62,6 +69,54 @@ def _freeze(value: Any) -> Any:
     return _NO_MEMO
 
 
+EXPRESSION_KEY_MAX = 1000
+
+
+def _expression_key(facts: checks.EntityFacts, paths: tuple[tuple[str, ...], ...]) -> Any:
+    """The JSON text of every value an expression reads (order kept: keys(...) sees it), or _NO_MEMO."""
+    parts = []
+    size = 0
+    for path in paths:
+        if path[0] == "relations":  # the expression's document has the entity's relations there
+            value = checks.resolve_path({"relations": list(facts.relations)}, path)
+        else:
+            value = checks.resolve_path(facts.entity, path)
+        if value is checks.MISSING:
+            parts.append(None)
+            continue
+        try:
+            text = json.dumps(value)
+        except (TypeError, ValueError, RecursionError):
+            return _NO_MEMO
+        size += len(text)
+        if size > EXPRESSION_KEY_MAX:
+            return _NO_MEMO
+        parts.append(text)
+    return tuple(parts)
+
+
+class Outcome(NamedTuple):  # a tuple: millions are made per run, and tuples are the cheapest to build
+    """One check's result, ready to compare with what is stored and to write.
+
+    ``observed_text`` is the observed value as the database gives it back as text (see
+    ``observed_text``); ``line`` is the passed, observed and message columns in COPY text format,
+    also the input of the per-entity digest.
+    """
+
+    passed: bool
+    observed: Any
+    observed_text: str | None
+    message: str
+    line: str
+    keyed_line: str  # the rule's id, a tab, then ``line``: a digest's part
+
+
+def make_outcome(rule_id: int, result: checks.CheckResult, postgres: bool) -> Outcome:
+    text = observed_text(result.observed, postgres)
+    line = "\t".join(("t" if result.passed else "f", _copy_value(text), _copy_value(result.message)))
+    return Outcome(result.passed, result.observed, text, result.message, line, f"{rule_id}\t{line}")
+
+
 @dataclass
 class CompiledRule:
     """A valid rule, with a memo of results for checks that depend on one small value only.
@@ -77,9 +132,11 @@ class CompiledRule:
     check: dict
     status: str
     blocking: bool
+    postgres: bool = False
     memo: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self._check = checks.prepare(self.check)
         kind = self.check["type"]
         if kind in ("field_present", "field_equals", "field_matches", "field_in"):
             steps = checks.parse_path(self.check["path"])
@@ -115,19 +172,18 @@ class CompiledRule:
         elif kind == "dora_threshold":
             figure = self.check["figure"]
             self._input = lambda facts: _freeze(facts.dora.get(figure) if isinstance(facts.dora, dict) else None)
+        elif kind == "expression" and (paths := checks.expression_inputs(self.check["expression"])) is not None:
+            self._input = lambda facts: _expression_key(facts, paths)
         else:
             self._input = None
 
-    def run(self, facts: checks.EntityFacts, postgres: bool) -> tuple[checks.CheckResult, str | None]:
-        """The result and its observed value as stored JSON text (see ``observed_text``)."""
+    def run(self, facts: checks.EntityFacts) -> Outcome:
         key = _NO_MEMO if self._input is None else self._input(facts)
         if key is _NO_MEMO:
-            result = checks.evaluate(self.check, facts)
-            return result, observed_text(result.observed, postgres)
+            return make_outcome(self.id, self._check(facts), self.postgres)
         found = self.memo.get(key)
         if found is None:
-            result = checks.evaluate(self.check, facts)
-            found = (result, observed_text(result.observed, postgres))
+            found = make_outcome(self.id, self._check(facts), self.postgres)
             if len(self.memo) < MEMO_LIMIT:
                 self.memo[key] = found
         return found
@@ -144,12 +200,18 @@ class CompiledScorecard:
     broken: dict[int, list[str]] = field(default_factory=dict)
     reached: dict[tuple[bool, ...], str | None] = field(default_factory=dict)
 
-    def level_reached(self, results: dict[str, checks.CheckResult], now: datetime) -> str | None:
+    def level_reached(self, outcomes: list[Outcome], now: datetime) -> str | None:
         """The ladder depends only on which rules pass: entities with the same passes share the answer."""
-        key = tuple(results[rule.key].passed for rule in self.rules)
+        key = tuple(outcome.passed for outcome in outcomes)
         if key not in self.reached:
+            results = {rule.key: outcome for rule, outcome in zip(self.rules, outcomes, strict=True)}
             self.reached[key] = levels.evaluate_ladder(self.level_names, self.ladder_rules, results, now).level
         return self.reached[key]
+
+    def digest(self, outcomes: list[Outcome], level_id: int | None) -> str:
+        """A fingerprint of an entity's stored results for this scorecard: equal means nothing to rewrite."""
+        text = "\n".join([str(level_id), *(outcome.keyed_line for outcome in outcomes)])
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 @dataclass
@@ -161,8 +223,11 @@ class EvaluationReport:
     results_deleted: int = 0
     policy_changes: int = 0
     seconds: float = 0.0
-    # Seconds spent loading entities, loading facts and old results, running checks, storing.
-    phases: dict[str, float] = field(default_factory=lambda: dict.fromkeys(("load", "facts", "checks", "store"), 0.0))
+    # Seconds spent loading entities, loading facts, running checks, comparing and handing over the
+    # writes (all in the caller's thread), and writing (on PostgreSQL in the writer thread, beside the rest).
+    phases: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(("load", "facts", "checks", "store", "write"), 0.0)
+    )
 
     def as_dict(self) -> dict:
         return {**self.__dict__, "phases": dict(self.phases)}
@@ -188,7 +253,8 @@ def compile_scorecards(now: datetime, scorecard_ids: Iterable[int] | None = None
             if problems:
                 broken[rule.pk] = problems
                 continue
-            rules.append(CompiledRule(rule.pk, rule.key, rule.name, rule.check_spec, status, rule.blocking))
+            rules.append(CompiledRule(rule.pk, rule.key, rule.name, rule.check_spec, status, rule.blocking,
+                                      postgres=connection.vendor == "postgresql"))
             ladder_rules.append(rule.ladder_rule())
         compiled.append(
             CompiledScorecard(
@@ -215,13 +281,22 @@ def techdocs_model():
         return None
 
 
-def techdocs_facts(entity_ids: list[int]) -> dict[int, dict]:
+def ids_q(field_name: str, ids: list[int], dense: bool) -> Q:
+    """Rows whose ``field_name`` is one of ``ids`` (sorted): a range when ``dense`` (a superset the
+    caller ignores the rest of), which spares the database and the driver a list of thousands."""
+    if dense and ids:
+        return Q(**{f"{field_name}__gte": ids[0], f"{field_name}__lte": ids[-1]})
+    return Q(**{f"{field_name}__in": ids})
+
+
+def techdocs_facts(entity_ids: list[int], dense: bool = False) -> dict[int, dict]:
     model = techdocs_model()
     if model is None or not entity_ids:
         return {}
     facts: dict[int, dict] = {}
     try:
-        rows = model.objects.filter(entity_id__in=entity_ids).values_list("entity_id", "status", "errors", "built_at")
+        rows = model.objects.filter(ids_q("entity_id", entity_ids, dense)).values_list(
+            "entity_id", "status", "errors", "built_at")
         for entity_id, status, errors, built_at in rows:
             error_count = len(errors) if isinstance(errors, list) else 0
             if status == "ok":
@@ -236,9 +311,11 @@ def techdocs_facts(entity_ids: list[int]) -> dict[int, dict]:
     return facts
 
 
-def relations_of(refs: list[str]) -> dict[str, list[dict]]:
+def relations_of(refs: list[str], entity_ids: list[int] | None = None) -> dict[str, list[dict]]:
+    """Relations from ``refs``; given the batch's sorted ``entity_ids`` (dense), those of that id range."""
+    sources = refs if entity_ids is None else Entity.objects.filter(ids_q("pk", entity_ids, True)).values("ref")
     found: dict[str, dict[tuple[str, str], dict]] = defaultdict(dict)
-    for source, kind, target in Relation.objects.filter(source_ref__in=refs).values_list(
+    for source, kind, target in Relation.objects.filter(source_ref__in=sources).values_list(
         "source_ref", "type", "target_ref"
     ):
         found[source].setdefault((kind, target), {"type": kind, "targetRef": target})
@@ -281,21 +358,27 @@ def _insert(model, columns: list[str], rows: list[tuple]) -> None:
     if not rows:
         return
     if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(model._meta.db_table)
-        names = ", ".join(connection.ops.quote_name(c) for c in columns)
-        data = "".join("\t".join(map(_copy_value, row)) + "\n" for row in rows)
-        with connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:  # noqa: S608 -- our names
-                copy.write(data)
+        _copy_lines(model, columns, "".join("\t".join(map(_copy_value, row)) + "\n" for row in rows))
         return
     model.objects.bulk_create([model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=2000)
 
 
-def _old_results(entity_ids: list[int], rule_ids: set[int], postgres: bool) -> dict[tuple[int, int], tuple]:
+def _copy_lines(model, columns: list[str], data: str) -> None:
+    """COPY lines already in PostgreSQL's text format into the model's table."""
+    if not data:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:  # noqa: S608 -- our names
+            copy.write(data)
+
+
+def _old_results(entity_ids: list[int], rule_ids: set[int], dense: bool = False) -> dict[tuple[int, int], tuple]:
     """(entity, rule) -> (pk, passed, observed text, message), read without decoding the JSON."""
     if not entity_ids or not rule_ids:
         return {}
-    query = RuleResult.objects.filter(entity_id__in=entity_ids, rule_id__in=rule_ids).values_list(
+    query = RuleResult.objects.filter(ids_q("entity_id", entity_ids, dense), rule_id__in=rule_ids).values_list(
         "pk", "entity_id", "rule_id", "passed", Cast("observed", TextField()), "message"
     )
     sql, params = query.query.sql_with_params()
@@ -314,12 +397,114 @@ def _policy_items(failures: list[tuple[str, str]]) -> list[dict]:
     ]
 
 
+@dataclass
+class BatchWrites:
+    """What one batch changes: rows to delete, results and levels to insert, entities' policy items."""
+
+    delete_rules: list[int] = field(default_factory=list)
+    delete_levels: list[int] = field(default_factory=list)
+    # (entity id, rule id, outcome)
+    new_rules: list[tuple[int, int, Outcome]] = field(default_factory=list)
+    # (entity id, scorecard id, level id, digest)
+    new_levels: list[tuple[int, int, int | None, str]] = field(default_factory=list)
+    policy_updates: list[Entity] = field(default_factory=list)
+
+
+ANALYZE_FROM = 100_000  # rows written before the first ANALYZE, then at each doubling
+RESULT_COLUMNS = ["entity_id", "rule_id", "passed", "observed", "message"]  # evaluated_at: the database's now()
+LEVEL_COLUMNS = ["entity_id", "scorecard_id", "level_id", "digest", "evaluated_at"]
+
+
+def write_batch(writes: BatchWrites, now: datetime) -> int:
+    """Apply one batch's changes in one transaction; return the rule results inserted."""
+    with transaction.atomic():
+        if writes.delete_rules:
+            RuleResult.objects.filter(pk__in=writes.delete_rules).delete()
+        if writes.delete_levels:
+            ScorecardResult.objects.filter(pk__in=writes.delete_levels).delete()
+        if connection.vendor == "postgresql":
+            _copy_lines(RuleResult, RESULT_COLUMNS, "".join(
+                f"{entity_id}\t{rule_id}\t{outcome.line}\n" for entity_id, rule_id, outcome in writes.new_rules
+            ))
+        else:
+            RuleResult.objects.bulk_create([
+                RuleResult(entity_id=entity_id, rule_id=rule_id, passed=outcome.passed, observed=outcome.observed,
+                           message=outcome.message)
+                for entity_id, rule_id, outcome in writes.new_rules
+            ], batch_size=2000)
+        _insert(ScorecardResult, LEVEL_COLUMNS, [(*row, now) for row in writes.new_levels])
+        if writes.policy_updates:
+            Entity.objects.bulk_update(writes.policy_updates, ["errors", "has_errors"], batch_size=500)
+    return len(writes.new_rules)
+
+
+class BatchWriter:
+    """Writes each batch's changes, on PostgreSQL in a thread of its own beside the checks.
+
+    The database's share of an evaluation (parsing and indexing millions of rows) then runs on
+    another core while Python runs the next batch's checks. Batches touch disjoint entities, so
+    their order does not matter. Inside a transaction (or on SQLite) the writes happen inline,
+    on the caller's connection. A failed write stops the run: the error is raised to the caller.
+    """
+
+    def __init__(self, now: datetime, threaded: bool, report: EvaluationReport | None = None):
+        self.now = now
+        self.report = report
+        self.threaded = threaded
+        self.error: BaseException | None = None
+        self._written = 0
+        self._analyse_at = ANALYZE_FROM
+        if threaded:
+            self._queue: queue.Queue[BatchWrites | None] = queue.Queue(maxsize=2)
+            self._thread = threading.Thread(target=self._work, name="scorecard-writer", daemon=True)
+            self._thread.start()
+
+    def submit(self, writes: BatchWrites) -> None:
+        if not self.threaded:
+            self._write(writes)
+            return
+        if self.error is not None:
+            raise self.error
+        self._queue.put(writes)
+
+    def close(self) -> None:
+        if self.threaded:
+            self._queue.put(None)
+            self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def _work(self) -> None:
+        try:
+            while (writes := self._queue.get()) is not None:
+                if self.error is None:
+                    try:
+                        self._write(writes)
+                    except BaseException as exc:  # handed to the caller by submit/close
+                        self.error = exc
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    def _write(self, writes: BatchWrites) -> None:
+        started = time.perf_counter()
+        self._written += write_batch(writes, self.now)
+        if connection.vendor == "postgresql" and self._written >= self._analyse_at:
+            # Fresh statistics, or the planner keeps scanning a results table it believes is small;
+            # at each doubling only, as each ANALYZE costs more on a bigger table.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE scorecards_ruleresult, scorecards_scorecardresult")
+            self._analyse_at *= 2
+        if self.report is not None:
+            self.report.phases["write"] += time.perf_counter() - started
+
+
 # ---------------------------------------------------------------- evaluation
 
 
-ANALYZE_EVERY = 100_000
-RESULT_COLUMNS = ["entity_id", "rule_id", "passed", "observed", "message", "evaluated_at"]
-ENTITY_COLUMNS = ("pk", "ref", "kind", "spec_type", "lifecycle", "owner_ref", "tags", "orphan", "data", "errors")
+# tags and errors come as JSON text, decoded only when a filter or a policy needs them.
+ENTITY_COLUMNS = ("pk", "ref", "kind", "spec_type", "lifecycle", "owner_ref", Cast("tags", TextField()), "orphan",
+                  "data", Cast("errors", TextField()))
+NO_ERRORS = ("[]", "", None)
 
 
 def evaluate(
@@ -328,8 +513,13 @@ def evaluate(
     now: datetime | None = None,
     scorecard_ids: Iterable[int] | None = None,
     batch_size: int | None = None,
+    force: bool = False,
 ) -> EvaluationReport:
-    """Evaluate scorecards over ``entity_ids`` (None: the whole catalog) and store the results."""
+    """Evaluate scorecards over ``entity_ids`` (None: the whole catalog) and store the results.
+
+    ``force`` compares every rule result with what is stored, whatever the digests say: what
+    an admin's "Evaluate now" does, to repair results edited or deleted behind the evaluation's back.
+    """
     started = time.perf_counter()
     now = now or timezone.now()
     batch_size = batch_size or conf.batch_size()
@@ -346,6 +536,7 @@ def evaluate(
     needs_techdocs = "techdocs_built" in all_checks
     needs_dora = "dora_threshold" in all_checks
     blocking_anywhere = any(rule.blocking for card in compiled for rule in card.rules)
+    needs_tags = any(card.scorecard.tags for card in compiled)
     groups = group_refs() if needs_groups else frozenset()
     dora_days = conf.dora_window_days()
     dora_all = dora_queries.figures_by_entity(None, dora_days, now) if needs_dora and wanted_ids is None else None
@@ -355,206 +546,157 @@ def evaluate(
         scope |= card.scorecard.entity_q()
     entities = Entity.objects.filter(scope)
     matched: dict[int, set[int]] = defaultdict(set)  # scorecard id -> entity ids evaluated
-    rule_ids = set().union(*(card.all_rule_ids for card in compiled))
     scorecard_ids_all = [card.scorecard.pk for card in compiled]
-
+    cards_by_id = {card.scorecard.pk: card for card in compiled}
+    no_figures = dora_queries.no_figures()
     postgres = connection.vendor == "postgresql"
+    writer = BatchWriter(now, threaded=postgres and not connection.in_atomic_block, report=report)
 
-    def run_batches(batches, report: EvaluationReport, matched: dict[int, set[int]]) -> None:
-        clock = time.perf_counter()
-        unanalysed = 0
-        for rows in batches:
+    clock = time.perf_counter()
+    try:
+        for rows in _batches(entities, wanted_ids, batch_size):
             report.phases["load"] += time.perf_counter() - clock
             clock = time.perf_counter()
             ids = [row[0] for row in rows]
             refs = [row[1] for row in rows]
-            relations = relations_of(refs) if needs_relations else {}
-            docs = techdocs_facts(ids) if needs_techdocs else {}
+            # A full run's batch holds every entity in scope between its first and last id.
+            dense = wanted_ids is None
+            relations = relations_of(refs, ids if dense else None) if needs_relations else {}
+            docs = techdocs_facts(ids, dense) if needs_techdocs else {}
             if needs_dora:
                 dora_figures = (
                     dora_all if dora_all is not None else dora_queries.figures_by_entity(refs, dora_days, now)
                 )
             else:
                 dora_figures = {}
-            old_rules = _old_results(ids, rule_ids, postgres)
             old_levels = {
-                (entity_id, scorecard_id): (pk, level_id)
-                for pk, entity_id, scorecard_id, level_id in ScorecardResult.objects.filter(
-                    entity_id__in=ids, scorecard_id__in=scorecard_ids_all
-                ).values_list("pk", "entity_id", "scorecard_id", "level_id")
+                (entity_id, scorecard_id): (pk, level_id, digest)
+                for pk, entity_id, scorecard_id, level_id, digest in ScorecardResult.objects.filter(
+                    ids_q("entity_id", ids, dense), scorecard_id__in=scorecard_ids_all
+                ).values_list("pk", "entity_id", "scorecard_id", "level_id", "digest")
             }
             report.phases["facts"] += time.perf_counter() - clock
             clock = time.perf_counter()
-            new_rules: list[tuple] = []
-            new_levels: list[tuple] = []
-            delete_rules: list[int] = []
-            delete_levels: list[int] = []
-            policy_updates: list[Entity] = []
-            kept_rules: set[tuple[int, int]] = set()
-            kept_levels: set[tuple[int, int]] = set()
-            for entity_id, ref, kind, spec_type, lifecycle, owner_ref, tags, orphan, data, errors in rows:
+            writes = BatchWrites()
+            # (entity id, scorecard id) -> outcomes, for results that differ from what is stored.
+            changed: dict[tuple[int, int], list[Outcome]] = {}
+            for entity_id, ref, kind, spec_type, lifecycle, owner_ref, tags_text, orphan, data, errors_text in rows:
+                tags = json.loads(tags_text) if needs_tags and tags_text else None
+                errors = None if errors_text in NO_ERRORS else json.loads(errors_text)
                 facts = checks.EntityFacts(
                     entity=data if isinstance(data, dict) else {},
                     relations=relations.get(ref, ()),
                     existing_group_refs=groups,
                     techdocs=docs.get(entity_id),
-                    dora=dora_figures.get(ref) or dora_queries.no_figures(),
+                    dora=dora_figures.get(ref) or no_figures,
                 )
                 failures: list[tuple[str, str]] = []
                 for card in compiled:
                     if not card.scorecard.matches(kind=kind, spec_type=spec_type, lifecycle=lifecycle,
                                                   owner_ref=owner_ref, tags=tags, orphan=orphan):
                         continue
-                    matched[card.scorecard.pk].add(entity_id)
-                    results: dict[str, checks.CheckResult] = {}
-                    for rule in card.rules:
-                        result, text = rule.run(facts, postgres)
-                        results[rule.key] = result
-                        report.evaluations += 1
-                        key = (entity_id, rule.id)
-                        kept_rules.add(key)
-                        old = old_rules.get(key)
-                        if old is not None:
-                            if old[1] == result.passed and old[3] == result.message and old[2] == text:
-                                continue
-                            delete_rules.append(old[0])
-                        observed = text if postgres else result.observed
-                        new_rules.append((entity_id, rule.id, result.passed, observed, result.message, now))
-                    for rule in card.rules:
-                        if rule.blocking and rule.status == "active" and not results[rule.key].passed:
-                            failures.append((rule.name, results[rule.key].message))
-                    reached = card.level_reached(results, now)
+                    card_id = card.scorecard.pk
+                    matched[card_id].add(entity_id)
+                    outcomes = [rule.run(facts) for rule in card.rules]
+                    report.evaluations += len(outcomes)
+                    if blocking_anywhere:
+                        for rule, outcome in zip(card.rules, outcomes, strict=True):
+                            if rule.blocking and rule.status == "active" and not outcome.passed:
+                                failures.append((rule.name, outcome.message))
+                    reached = card.level_reached(outcomes, now)
                     level_id = card.level_ids.get(reached) if reached else None
-                    key = (entity_id, card.scorecard.pk)
-                    kept_levels.add(key)
-                    old_level = old_levels.get(key)
-                    if old_level is not None and old_level[1] == level_id:
+                    digest = card.digest(outcomes, level_id)
+                    old_level = old_levels.get((entity_id, card_id))
+                    if old_level is not None and old_level[2] == digest and not force:
                         continue
+                    changed[(entity_id, card_id)] = outcomes
+                    if old_level is not None and old_level[2] == digest:
+                        continue  # forced: only the rule results are compared
                     if old_level is not None:
-                        delete_levels.append(old_level[0])
-                    new_levels.append((entity_id, card.scorecard.pk, level_id, now))
+                        writes.delete_levels.append(old_level[0])
+                    writes.new_levels.append((entity_id, card_id, level_id, digest))
                 if blocking_anywhere or errors:
                     entity = _policy_update(entity_id, errors, failures)
                     if entity is not None:
-                        policy_updates.append(entity)
-            stale_rules = [pk for key, (pk, *_rest) in old_rules.items() if key not in kept_rules]
-            delete_rules.extend(stale_rules)
-            delete_levels.extend(pk for key, (pk, _level) in old_levels.items() if key not in kept_levels)
+                        writes.policy_updates.append(entity)
             report.phases["checks"] += time.perf_counter() - clock
             clock = time.perf_counter()
-            with transaction.atomic():
-                if delete_rules:
-                    RuleResult.objects.filter(pk__in=delete_rules).delete()
-                if delete_levels:
-                    ScorecardResult.objects.filter(pk__in=delete_levels).delete()
-                _insert(RuleResult, RESULT_COLUMNS, new_rules)
-                _insert(ScorecardResult, ["entity_id", "scorecard_id", "level_id", "evaluated_at"], new_levels)
-                if policy_updates:
-                    Entity.objects.bulk_update(policy_updates, ["errors", "has_errors"], batch_size=500)
+            if changed:
+                _diff_rule_results(changed, cards_by_id, writes, report, dense and len(changed) * 2 > len(rows))
             report.entities += len(rows)
-            report.results_written += len(new_rules)
-            report.results_deleted += len(stale_rules)
-            report.policy_changes += len(policy_updates)
-            unanalysed += len(new_rules)
-            if postgres and unanalysed >= ANALYZE_EVERY:
-                # Fresh statistics, or the planner keeps scanning a results table it believes is small.
-                with connection.cursor() as cursor:
-                    cursor.execute("ANALYZE scorecards_ruleresult, scorecards_scorecardresult")
-                unanalysed = 0
+            report.results_written += len(writes.new_rules)
+            report.policy_changes += len(writes.policy_updates)
+            writer.submit(writes)
             report.phases["store"] += time.perf_counter() - clock
             clock = time.perf_counter()
+    finally:
+        writer.close()
 
-    processes = _processes(wanted_ids)
-    if processes > 1:
-        _run_in_processes(entities, batch_size, processes, run_batches, report, matched)
-    else:
-        run_batches(_batches(entities, wanted_ids, batch_size), report, matched)
-
-    report.results_deleted += _drop_out_of_scope(compiled, matched, wanted_ids)
+    report.results_deleted += _drop_out_of_scope(compiled, matched, wanted_ids, thorough=force)
     if wanted_ids is None:
         Scorecard.objects.filter(pk__in=scorecard_ids_all).update(last_evaluated_at=now)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _processes(wanted_ids: list[int] | None) -> int:
-    """Worker processes for this run: only full runs over a large catalog on PostgreSQL, outside a transaction."""
-    wanted = conf.evaluation_processes()
-    if wanted <= 1 or wanted_ids is not None or connection.vendor != "postgresql" or connection.in_atomic_block:
-        return 1
-    if Entity.objects.count() < conf.parallel_min_entities():
-        return 1
-    return wanted
+def _diff_rule_results(changed: dict[tuple[int, int], list[Outcome]], cards: dict[int, CompiledScorecard],
+                       writes: BatchWrites, report: EvaluationReport, dense: bool) -> None:
+    """Rule results of the (entity, scorecard) pairs whose digest changed: rewrite those that differ."""
+    entity_ids = sorted({entity_id for entity_id, _card in changed})
+    rule_ids = set().union(*(cards[card_id].all_rule_ids for _entity, card_id in changed))
+    old_rules = _old_results(entity_ids, rule_ids, dense)
+    if not old_rules:  # nothing stored yet (a first run): every result is new
+        for (entity_id, card_id), outcomes in changed.items():
+            writes.new_rules.extend(
+                (entity_id, rule.id, outcome) for rule, outcome in zip(cards[card_id].rules, outcomes, strict=True)
+            )
+        return
+    rule_card = {rule_id: card_id for card_id, card in cards.items() for rule_id in card.all_rule_ids}
+    kept: set[tuple[int, int]] = set()
+    for (entity_id, card_id), outcomes in changed.items():
+        for rule, outcome in zip(cards[card_id].rules, outcomes, strict=True):
+            key = (entity_id, rule.id)
+            kept.add(key)
+            old = old_rules.get(key)
+            if old is not None:
+                if old[1] == outcome.passed and old[3] == outcome.message and old[2] == outcome.observed_text:
+                    continue
+                writes.delete_rules.append(old[0])
+            writes.new_rules.append((entity_id, rule.id, outcome))
+    # Results of rules no longer evaluated (disabled, broken) for the pairs rewritten here.
+    stale = [
+        pk for (entity_id, rule_id), (pk, *_rest) in old_rules.items()
+        if (entity_id, rule_id) not in kept and (entity_id, rule_card.get(rule_id)) in changed
+    ]
+    writes.delete_rules.extend(stale)
+    report.results_deleted += len(stale)
 
 
-def _run_in_processes(entities, batch_size: int, processes: int, run_batches, report: EvaluationReport,
-                      matched: dict[int, set[int]]) -> None:
-    """Split the entities into contiguous id ranges; forked children evaluate all but the first."""
-    ids = list(entities.order_by("pk").values_list("pk", flat=True))
-    size = -(-len(ids) // processes)
-    ranges = [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
-    connections.close_all()  # each process opens its own connection
-    children = []
-    for low, high in ranges[1:]:
-        reader, writer = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover -- runs in the child
-            status = 1
-            try:
-                os.close(reader)
-                child = EvaluationReport()
-                run_batches(_batches(entities.filter(pk__gte=low, pk__lte=high), None, batch_size), child,
-                            defaultdict(set))
-                with os.fdopen(writer, "w") as out:
-                    out.write(json.dumps(child.as_dict()))
-                status = 0
-            except BaseException:
-                log.exception("scorecard evaluation of entities %s to %s failed", low, high)
-            finally:
-                connections.close_all()
-                os._exit(status)
-        os.close(writer)
-        children.append((pid, reader))
-    failure = None
-    try:
-        if ranges:
-            low, high = ranges[0]
-            run_batches(_batches(entities.filter(pk__gte=low, pk__lte=high), None, batch_size), report, matched)
-    except BaseException as exc:
-        failure = exc
-    for pid, reader in children:
-        with os.fdopen(reader) as stream:
-            text = stream.read()
-        _, status = os.waitpid(pid, 0)
-        if status != 0 or not text:
-            failure = failure or RuntimeError("a scorecard evaluation process failed; see its log")
-            continue
-        for name, value in json.loads(text).items():
-            if name == "phases":
-                for phase, seconds in value.items():
-                    report.phases[phase] += seconds
-            elif name != "seconds":
-                setattr(report, name, getattr(report, name) + value)
-    if failure is not None:
-        raise failure
+def _first(row: tuple) -> Any:
+    return row[0]
 
 
 def _batches(entities, wanted_ids: list[int] | None, batch_size: int):
-    """Rows of ENTITY_COLUMNS in primary key order, ``batch_size`` at a time."""
-    if wanted_ids is not None:
-        for start in range(0, len(wanted_ids), batch_size):
-            chunk = wanted_ids[start : start + batch_size]
-            rows = list(entities.filter(pk__in=chunk).order_by("pk").values_list(*ENTITY_COLUMNS))
+    """Rows of ENTITY_COLUMNS in primary key order, ``batch_size`` at a time.
+
+    A full run reads the ids in scope first, then each batch as a primary key range: a
+    "next N after the last id" query lets the planner scan the whole scope for every batch
+    when its statistics are stale (say right after a big import), which is quadratic.
+    """
+    if wanted_ids is None:
+        ids = sorted(entities.order_by().values_list("pk", flat=True))
+        ranges = [(ids[start], ids[min(start + batch_size, len(ids)) - 1]) for start in range(0, len(ids), batch_size)]
+        for low, high in ranges:
+            rows = sorted(entities.filter(pk__gte=low, pk__lte=high).order_by().values_list(*ENTITY_COLUMNS),
+                          key=_first)
             if rows:
                 yield rows
         return
-    last = 0
-    while True:
-        rows = list(entities.filter(pk__gt=last).order_by("pk").values_list(*ENTITY_COLUMNS)[:batch_size])
-        if not rows:
-            return
-        yield rows
-        last = rows[-1][0]
+    for start in range(0, len(wanted_ids), batch_size):
+        chunk = wanted_ids[start : start + batch_size]
+        rows = list(entities.filter(pk__in=chunk).order_by("pk").values_list(*ENTITY_COLUMNS))
+        if rows:
+            yield rows
 
 
 def _policy_update(entity_id: int, errors: Any, failures: list[tuple[str, str]]) -> Entity | None:
@@ -570,24 +712,31 @@ def _policy_update(entity_id: int, errors: Any, failures: list[tuple[str, str]])
 
 
 def _drop_out_of_scope(compiled: list[CompiledScorecard], matched: dict[int, set[int]],
-                       wanted_ids: list[int] | None) -> int:
-    """Results of entities a scorecard no longer applies to (filter changed, orphaned), and their policies."""
+                       wanted_ids: list[int] | None, thorough: bool = False) -> int:
+    """Results of entities a scorecard no longer applies to (filter changed, orphaned), and their policies.
+
+    After a full run, the entities with a stored level that the run did not evaluate are gone;
+    ``thorough`` also sweeps rule results whose entity has no stored level at all (left by edits
+    behind the evaluation's back), which reads every rule result of the scorecard.
+    """
     deleted = 0
     for card in compiled:
         scorecard = card.scorecard
-        if wanted_ids is None:
+        kept = matched.get(scorecard.pk, set())
+        if wanted_ids is None and thorough:
             in_scope = Entity.objects.filter(scorecard.entity_q()).values("pk")
-            stale_levels = ScorecardResult.objects.filter(scorecard=scorecard).exclude(entity_id__in=in_scope)
-            stale_rules = RuleResult.objects.filter(rule__scorecard=scorecard).exclude(entity_id__in=in_scope)
+            ScorecardResult.objects.filter(scorecard=scorecard).exclude(entity_id__in=in_scope).delete()
+            deleted += RuleResult.objects.filter(rule__scorecard=scorecard).exclude(entity_id__in=in_scope).delete()[0]
+            continue
+        if wanted_ids is None:
+            stored = ScorecardResult.objects.filter(scorecard=scorecard).values_list("entity_id", flat=True)
+            gone = sorted(set(stored) - kept)
         else:
-            kept = matched.get(scorecard.pk, set())
             gone = [entity_id for entity_id in wanted_ids if entity_id not in kept]
-            if not gone:
-                continue
-            stale_levels = ScorecardResult.objects.filter(scorecard=scorecard, entity_id__in=gone)
-            stale_rules = RuleResult.objects.filter(rule__scorecard=scorecard, entity_id__in=gone)
-        deleted += stale_rules.delete()[0]
-        stale_levels.delete()
+        for start in range(0, len(gone), 5000):
+            chunk = gone[start : start + 5000]
+            ScorecardResult.objects.filter(scorecard=scorecard, entity_id__in=chunk).delete()
+            deleted += RuleResult.objects.filter(rule__scorecard=scorecard, entity_id__in=chunk).delete()[0]
     # Entities no scorecard applies to any more lose their policy items.
     unscored = Entity.objects.filter(has_errors=True).exclude(
         pk__in=ScorecardResult.objects.values("entity_id")

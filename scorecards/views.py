@@ -13,14 +13,16 @@ from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from catalog.models import Entity
+from catalog.presentation import split_ref
 from portal import audit
 
-from . import charts, checks, conf, dora_queries, evaluation, levels
+from . import charts, checks, conf, dora, dora_queries, evaluation, levels
 from .models import (
     Deployment,
     Initiative,
@@ -191,7 +193,7 @@ def _owners(scorecard: Scorecard) -> list[str]:
 @require_POST
 def evaluate_now(request: HttpRequest, pk: int):
     scorecard = get_object_or_404(Scorecard, pk=pk)
-    report = evaluation.evaluate(None, scorecard_ids=[scorecard.pk])
+    report = evaluation.evaluate(None, scorecard_ids=[scorecard.pk], force=True)
     evaluation.take_snapshots(scorecard_ids=[scorecard.pk])
     summary = (f"Evaluated {report.entities} entities in {report.seconds:.1f} s: "
                f"{report.results_written} results changed.")
@@ -271,8 +273,7 @@ def _days(request: HttpRequest) -> int:
 def dora_panel(scope: dora_queries.Scope, days: int, now=None) -> dict:
     """Four cards (figure, level, trend chart) for one scope and window."""
     now = now or timezone.now()
-    result = dora_queries.metrics(scope, dora_queries.Window.last(days, now))
-    trend = dora_queries.weekly_trend(scope, days, now)
+    result, trend = dora_queries.dashboard(scope, days, now)
     level_of = result.levels()
     labels = [point.start.strftime("%b %d") for point in trend]
 
@@ -322,6 +323,40 @@ def dora_panel(scope: dora_queries.Scope, days: int, now=None) -> dict:
             "environment": conf.production_environment()}
 
 
+TEAM_FIGURES = (
+    ("deployment_frequency_per_week", lambda value: f"{value:.1f} per week"),
+    ("lead_time_hours", hours_text),
+    ("change_failure_rate", percent_text),
+    ("time_to_restore_hours", hours_text),
+)
+
+
+def team_rows(days: int, now=None) -> list[dict]:
+    """The organisation's "by team" table: each owning group's four figures and levels, by name."""
+    window = dora_queries.Window.last(days, now or timezone.now())
+    by_owner = dora_queries.figures_by_owner(window)
+    table = conf.performance_table()
+    known = {ref: title or name for ref, title, name in
+             Entity.objects.filter(ref__in=list(by_owner)).values_list("ref", "title", "name")}
+    rows = []
+    for owner, figures in by_owner.items():
+        kind, namespace, name = split_ref(owner)
+        cells = []
+        for figure, text in TEAM_FIGURES:
+            value = figures[figure]
+            level = dora.level_for(figure, value, table)
+            cells.append({"text": "no data" if value is None else text(value), "level": level,
+                          "badge": level_badge(level)})
+        rows.append({
+            "ref": owner,
+            "label": known.get(owner) or (name if namespace == "default" else f"{namespace}/{name}"),
+            # The group's DORA tab, when the catalog knows the group.
+            "url": reverse("catalog:entity-tab", args=[namespace, kind, name, "dora"]) if owner in known else "",
+            "cells": cells,
+        })
+    return sorted(rows, key=lambda row: (row["label"].lower(), row["ref"]))
+
+
 def dora_index(request: HttpRequest):
     days = _days(request)
     group = request.GET.get("group", "").strip().lower()[:400]
@@ -342,6 +377,7 @@ def dora_index(request: HttpRequest):
         "groups": [(ref, title or name) for ref, title, name in groups],
         "systems": [(ref, title or name) for ref, title, name in systems],
         "has_events": Deployment.objects.exists(),
+        "teams": team_rows(days) if scope.kind == "organisation" else None,
     }
     template = "scorecards/dora_index.html#panel" if request.htmx else "scorecards/dora_index.html"
     return render(request, template, context)

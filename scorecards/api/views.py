@@ -8,6 +8,8 @@ GET  /api/dora/metrics?entity=|group=|system=<ref>&days=30   the four keys
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -146,13 +148,24 @@ class EventView(APIView):
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT})
     def post(self, request):
         try:
-            parsed = dora_events.parse_batch(self.kind, request.data)
+            payload = request.data
+        except RequestDataTooBig:
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            message = f"is larger than {limit} bytes; send the events in several requests"
+            return Response(
+                {"detail": f"payload: {message}", "errors": [{"index": 0, "field": "payload", "message": message}]},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        try:
+            parsed = dora_events.parse_batch(self.kind, payload)
         except dora_events.BatchError as exc:
             return Response(
                 {"detail": str(exc), "errors": [error.as_dict() for error in exc.errors]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
         report = dora_events.store(self.kind, parsed)
+        # Scorecard rules reading DORA figures see the new events: re-evaluate the entities they touch.
+        dora_events.reevaluate_after_commit(report.refs)
         audit.record(
             request.user, f"scorecards.{self.kind}.post", None, request=request, object_type=f"scorecards.{self.kind}",
             object_repr=f"{report.received} {self.kind} event(s)", after=report.as_dict(),

@@ -159,3 +159,13 @@ def test_too_many_events_in_one_request_are_refused(client, ci, settings):
     settings.DORA_MAX_EVENTS_PER_REQUEST = 2
     response = post(client, "changes", [CHANGE] * 3, ci)
     assert response.status_code == 400 and "at most 2" in response.json()["detail"]
+
+
+def test_a_body_over_the_upload_limit_is_refused_in_json_and_nothing_is_stored(client, ci, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 4096
+    events = [dict(DEPLOYMENT, external_id=f"deploy-{index}") for index in range(100)]
+    response = post(client, "deployments", events, ci)
+    assert response.status_code == 413
+    assert response.json()["errors"] == [{"index": 0, "field": "payload",
+                                          "message": "is larger than 4096 bytes; send the events in several requests"}]
+    assert not Deployment.objects.exists()

@@ -79,3 +79,23 @@ def test_team_and_system_tabs_add_up_their_entities(events, alice_client):
     assert "20 production deployments" in team and "Events of the entities this team owns" in team
     system = alice_client.get(reverse("catalog:entity-tab", args=["default", "system", "shop", "dora"]))
     assert "20 production deployments" in system.content.decode()
+
+
+def test_the_organisation_dashboard_has_a_row_per_team(events, alice_client):
+    page = alice_client.get(reverse("dora:index")).content.decode()
+    table = page[page.index('data-testid="dora-teams"'):]
+    table = table[:table.index("</table>")]
+    rows = table.split("<tr>")[2:]
+    assert [row.split('">', 2)[1].split("<")[0] for row in rows] == ["team-a", "team-b"]
+    team_a, team_b = rows
+    assert 'href="/catalog/default/group/team-a/dora/?days=30"' in team_a
+    # 20 deployments in 30 days, 5 h from commit, 1 of 20 failed, restored in 30 min.
+    for text in ("4.7 per week", "5.0 h", "5%", "30 min", "elite"):
+        assert text in team_a
+    assert "0.7 per week" in team_b and "0%" in team_b and "no data" in team_b
+
+
+def test_a_team_or_system_view_has_no_by_team_table(events, alice_client):
+    for params in ({"group": "group:default/team-a"}, {"system": "system:default/shop"}):
+        page = alice_client.get(reverse("dora:index"), params).content.decode()
+        assert 'data-testid="dora-teams"' not in page
