@@ -16,27 +16,14 @@ from django.db import connection
 from scorecards import dora, dora_events, dora_queries
 from scorecards.dora_queries import Scope, Window
 from scorecards.models import Change, Deployment, DeploymentCommit, Incident
+from tests.scorecards.dora_builders import A, B, change, deploy, incident
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2024, 6, 3, 9, 30, tzinfo=UTC)
 H = timedelta(hours=1)
 D = timedelta(days=1)
-A = "component:default/a"
-B = "component:default/b"
 WINDOW = Window.last(30, NOW)
-
-
-def deploy(external_id, finished_at, shas=(), entity=A, status="success", environment="production"):
-    return dora.Deployment(external_id, entity, environment, finished_at, status, tuple(shas))
-
-
-def change(sha, committed_at, entity=A):
-    return dora.Change(sha, entity, committed_at)
-
-
-def incident(external_id, opened_at, resolved_at=None, sha=None, deployment=None, entity=A):
-    return dora.Incident(external_id, entity, opened_at, resolved_at, sha, deployment)
 
 
 class Ledger:

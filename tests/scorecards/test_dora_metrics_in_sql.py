@@ -8,14 +8,13 @@ import pytest
 from catalog.models import Entity
 from scorecards import dora, dora_events, dora_queries
 from scorecards.dora_queries import Scope, Window
+from tests.scorecards.dora_builders import A, B, change, deploy, incident
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2024, 6, 3, 9, 30, tzinfo=UTC)
 H = timedelta(hours=1)
 D = timedelta(days=1)
-A = "component:default/a"
-B = "component:default/b"
 
 
 def store(deployments=(), changes=(), incidents=()):
@@ -27,18 +26,6 @@ def store(deployments=(), changes=(), incidents=()):
         dora_events.store("change", [dora_events.Parsed(item, f"c{index}") for index, item in enumerate(changes)])
     if incidents:
         dora_events.store("incident", [dora_events.Parsed(item, item.external_id) for item in incidents])
-
-
-def deploy(external_id, finished_at, shas=(), entity=A, status="success", environment="production"):
-    return dora.Deployment(external_id, entity, environment, finished_at, status, tuple(shas))
-
-
-def change(sha, committed_at, entity=A):
-    return dora.Change(sha, entity, committed_at)
-
-
-def incident(external_id, opened_at, resolved_at=None, sha=None, deployment=None, entity=A):
-    return dora.Incident(external_id, entity, opened_at, resolved_at, sha, deployment)
 
 
 def assert_same(scope, window, deployments, changes, incidents, restore_incidents=None):
