@@ -9,9 +9,11 @@ class ScorecardsConfig(AppConfig):
     def ready(self):
         from catalog.ingest import entities_changed
 
+        from . import dora_events
         from .tasks import on_entities_changed
 
         entities_changed.connect(on_entities_changed, dispatch_uid="scorecards.evaluate_changed_entities")
+        dora_events.connect_signals()
 
     def home_cards(self, user):
         from django.urls import reverse

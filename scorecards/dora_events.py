@@ -14,8 +14,8 @@ finished_at, and ``committed_at``, the earliest commit time of the Change rows w
 names its external id or one of its shas. Whatever order events arrive in, and however they
 are re-posted (another cause, other shas, another time), every write refreshes the derived
 columns its rows touch, with set-based updates: ``store`` for the REST API, and the model
-signals (``before_save``, ``after_save``, ``before_delete``, ``after_delete``, connected in
-scorecards.models) for single rows saved or deleted elsewhere, e.g. in admin.
+signals (``before_save``, ``after_save``, ``before_delete``, ``after_delete``, connected by
+``connect_signals`` from the app's ready()) for single rows saved or deleted elsewhere, e.g. in admin.
 ``rebuild_derived()`` recomputes every row.
 
 On PostgreSQL the writers of DORA events take one transaction-level lock, so a refresh
@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Min, OuterRef, Q, QuerySet, Subquery, signals
 
 from catalog.refs import InvalidEntityRef, parse_entity_ref
 
@@ -469,3 +469,33 @@ def reevaluate_after_commit(refs: Iterable[str]) -> bool:
 
     transaction.on_commit(lambda: evaluate_entities.delay(ordered))
     return True
+
+
+# ---------------------------------------------------------------- signals
+
+
+def _on_pre_save(sender, instance, **kwargs) -> None:
+    before_save(instance)
+
+
+def _on_post_save(sender, instance, **kwargs) -> None:
+    after_save(instance)
+
+
+def _on_pre_delete(sender, instance, origin=None, **kwargs) -> None:
+    before_delete(instance, origin)
+
+
+def _on_post_delete(sender, instance, origin=None, **kwargs) -> None:
+    after_delete(instance, origin)
+
+
+def connect_signals() -> None:
+    """Rows saved or deleted one at a time (admin, shell, fixtures) keep the derived columns right;
+    ``store`` writes in bulk, without signals, and refreshes them itself. Called by the app's ready()."""
+    for model in (Deployment, DeploymentCommit, Change, Incident):
+        name = model.__name__
+        signals.pre_save.connect(_on_pre_save, sender=model, dispatch_uid=f"dora-before-save-{name}")
+        signals.post_save.connect(_on_post_save, sender=model, dispatch_uid=f"dora-after-save-{name}")
+        signals.pre_delete.connect(_on_pre_delete, sender=model, dispatch_uid=f"dora-before-delete-{name}")
+        signals.post_delete.connect(_on_post_delete, sender=model, dispatch_uid=f"dora-after-delete-{name}")

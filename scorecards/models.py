@@ -16,7 +16,7 @@ from datetime import datetime
 
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q, signals
+from django.db.models import Q
 from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
@@ -395,38 +395,3 @@ class Incident(models.Model):
     def is_open(self) -> bool:
         return self.resolved_at is None
 
-
-# Rows saved or deleted one at a time (admin, shell, fixtures) keep the derived DORA columns right;
-# scorecards.dora_events.store writes in bulk, without signals, and refreshes them itself.
-
-
-def _dora_before_save(sender, instance, **kwargs) -> None:
-    from . import dora_events
-
-    dora_events.before_save(instance)
-
-
-def _dora_after_save(sender, instance, **kwargs) -> None:
-    from . import dora_events
-
-    dora_events.after_save(instance)
-
-
-def _dora_before_delete(sender, instance, origin=None, **kwargs) -> None:
-    from . import dora_events
-
-    dora_events.before_delete(instance, origin)
-
-
-def _dora_after_delete(sender, instance, origin=None, **kwargs) -> None:
-    from . import dora_events
-
-    dora_events.after_delete(instance, origin)
-
-
-for _event_model in (Deployment, DeploymentCommit, Change, Incident):
-    _name = _event_model.__name__
-    signals.pre_save.connect(_dora_before_save, sender=_event_model, dispatch_uid=f"dora-before-save-{_name}")
-    signals.post_save.connect(_dora_after_save, sender=_event_model, dispatch_uid=f"dora-after-save-{_name}")
-    signals.pre_delete.connect(_dora_before_delete, sender=_event_model, dispatch_uid=f"dora-before-delete-{_name}")
-    signals.post_delete.connect(_dora_after_delete, sender=_event_model, dispatch_uid=f"dora-after-delete-{_name}")
