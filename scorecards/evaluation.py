@@ -34,6 +34,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from django.apps import apps
+from django.core.cache import cache
 from django.core.exceptions import FieldError
 from django.db import connection, connections, transaction
 from django.db.models import Count, Q, TextField
@@ -220,6 +221,7 @@ class EvaluationReport:
     scorecards: int = 0
     evaluations: int = 0
     results_written: int = 0
+    levels_written: int = 0
     results_deleted: int = 0
     policy_changes: int = 0
     seconds: float = 0.0
@@ -625,6 +627,7 @@ def evaluate(
                 _diff_rule_results(changed, cards_by_id, writes, report, dense and len(changed) * 2 > len(rows))
             report.entities += len(rows)
             report.results_written += len(writes.new_rules)
+            report.levels_written += len(writes.new_levels)
             report.policy_changes += len(writes.policy_updates)
             writer.submit(writes)
             report.phases["store"] += time.perf_counter() - clock
@@ -635,8 +638,22 @@ def evaluate(
     report.results_deleted += _drop_out_of_scope(compiled, matched, wanted_ids, thorough=force)
     if wanted_ids is None:
         Scorecard.objects.filter(pk__in=scorecard_ids_all).update(last_evaluated_at=now)
+    if report.results_written or report.results_deleted or report.levels_written:
+        results_changed()
     report.seconds = time.perf_counter() - started
     return report
+
+
+RESULTS_VERSION_KEY = "scorecards:results-version"
+
+
+def results_changed() -> None:
+    """Pages cache what they count over every result (pass rates, levels) under this version."""
+    cache.set(RESULTS_VERSION_KEY, time.time_ns(), None)
+
+
+def results_version() -> int:
+    return cache.get_or_set(RESULTS_VERSION_KEY, 0, None)
 
 
 def _diff_rule_results(changed: dict[tuple[int, int], list[Outcome]], cards: dict[int, CompiledScorecard],

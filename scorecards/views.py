@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest
@@ -55,10 +56,24 @@ class LevelCount:
         return "none" if self.level_id is None else str(self.level_id)
 
 
+# Counts over every result of a scorecard are cached until an evaluation changes a result (or for
+# this long, for results deleted with their entity or rule outside an evaluation).
+RESULT_COUNTS_SECONDS = 600
+
+
+def _cached_counts(kind: str, scorecard: Scorecard, count):
+    key = f"scorecards:{kind}:{scorecard.pk}:{evaluation.results_version()}"
+    found = cache.get(key)
+    if found is None:
+        found = count()
+        cache.set(key, found, RESULT_COUNTS_SECONDS)
+    return found
+
+
 def level_counts(scorecard: Scorecard) -> list[LevelCount]:
-    counts = dict(
+    counts = _cached_counts("levels", scorecard, lambda: dict(
         ScorecardResult.objects.filter(scorecard=scorecard).order_by().values_list("level_id").annotate(n=Count("pk"))
-    )
+    ))
     rows = [LevelCount(None, "No level", counts.get(None, 0), charts.NO_LEVEL_COLOUR)]
     rows += [LevelCount(level.pk, level.name, counts.get(level.pk, 0), level.display_colour)
              for level in scorecard.levels.all()]
@@ -87,11 +102,11 @@ class RuleRow:
 
 
 def rule_rows(scorecard: Scorecard, now) -> list[RuleRow]:
-    rates = {
+    rates = _cached_counts("rates", scorecard, lambda: {
         row["rule_id"]: row
         for row in RuleResult.objects.filter(rule__scorecard=scorecard).order_by().values("rule_id")
         .annotate(passed=Count("pk", filter=Q(passed=True)), evaluated=Count("pk"))
-    }
+    })
     rows = []
     for rule in scorecard.rules.select_related("level").order_by("level__order", "name"):
         status = rule.status(now)

@@ -127,3 +127,24 @@ def test_the_home_page_and_search_know_scorecards(scorecard, alice_client):
     assert "Scorecards" in alice_client.get("/").content.decode()
     found = alice_client.get("/search/", {"q": "readiness"}).content.decode()
     assert Scorecard.objects.get().get_absolute_url() in found
+
+
+def test_pass_rates_are_counted_once_per_change_of_the_results(scorecard, alice_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = scorecard.get_absolute_url()
+    assert "67% · 2/3" in alice_client.get(url).content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        alice_client.get(url)
+    per_rule = [query["sql"] for query in queries
+                if query["sql"].startswith('SELECT "scorecards_ruleresult"."rule_id"')]
+    assert not per_rule  # the pass rates came from the cache
+
+    ledger = entity(LEDGER)
+    ledger.data["metadata"]["description"] = "Books every payment"
+    ledger.save()
+    evaluation.evaluate()
+    page = alice_client.get(url).content.decode()
+    assert "67% · 2/3" not in page  # "Has a description" now passes for all three
+    assert page.count("100% · 3/3") == 2
