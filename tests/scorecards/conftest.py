@@ -7,6 +7,8 @@ team-a owns payments (documented, with a runbook) and ledger (bare); team-b owns
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Permission
+from rest_framework.authtoken.models import Token
 
 from catalog.ingest import refresh_location
 from catalog.models import Entity, Location
@@ -94,3 +96,12 @@ def make_scorecard(name="Production readiness", levels=True, **filters) -> Score
 def add_rule(scorecard: Scorecard, level: str, name: str, check: dict, **extra) -> Rule:
     return Rule.objects.create(scorecard=scorecard, level=Level.objects.get(scorecard=scorecard, name=level),
                                name=name, check_spec=check, **extra)
+
+
+@pytest.fixture
+def ci(django_user_model):
+    """An API token of a CI/CD system allowed to send every kind of DORA event."""
+    user = django_user_model.objects.create_user("ci-bot")
+    user.user_permissions.add(*Permission.objects.filter(
+        content_type__app_label="scorecards", codename__in=["add_deployment", "add_change", "add_incident"]))
+    return Token.objects.create(user=user)

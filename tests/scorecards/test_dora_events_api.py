@@ -3,7 +3,6 @@
 import json
 
 import pytest
-from django.contrib.auth.models import Permission
 from rest_framework.authtoken.models import Token
 
 from portal.models import AuditEvent
@@ -27,14 +26,6 @@ INCIDENT = {
     "resolved_at": None,
     "caused_by_deployment": "deploy-1",
 }
-
-
-@pytest.fixture
-def ci(django_user_model):
-    user = django_user_model.objects.create_user("ci-bot")
-    user.user_permissions.add(*Permission.objects.filter(
-        content_type__app_label="scorecards", codename__in=["add_deployment", "add_change", "add_incident"]))
-    return Token.objects.create(user=user)
 
 
 def post(client, path, payload, token=None):

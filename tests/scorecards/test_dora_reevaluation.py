@@ -4,9 +4,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from scorecards.models import Rule, RuleResult
 from tests.scorecards.conftest import CHECKOUT, LEDGER, PAYMENTS, add_rule, make_scorecard
@@ -15,14 +13,6 @@ pytestmark = pytest.mark.django_db
 
 FAST = {"type": "dora_threshold", "figure": "lead_time_hours", "operator": "<", "value": 24}
 RELIABLE = {"type": "dora_threshold", "figure": "change_failure_rate", "operator": "<=", "value": 0.5}
-
-
-@pytest.fixture
-def ci(django_user_model):
-    user = django_user_model.objects.create_user("ci-bot")
-    user.user_permissions.add(*Permission.objects.filter(
-        content_type__app_label="scorecards", codename__in=["add_deployment", "add_change", "add_incident"]))
-    return Token.objects.create(user=user)
 
 
 def post(client, token, path, payload):
