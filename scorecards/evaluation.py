@@ -31,6 +31,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from django.apps import apps
@@ -689,10 +690,6 @@ def _diff_rule_results(changed: dict[tuple[int, int], list[Outcome]], cards: dic
     report.results_deleted += len(stale)
 
 
-def _first(row: tuple) -> Any:
-    return row[0]
-
-
 def _batches(entities, wanted_ids: list[int] | None, batch_size: int):
     """Rows of ENTITY_COLUMNS in primary key order, ``batch_size`` at a time.
 
@@ -705,7 +702,7 @@ def _batches(entities, wanted_ids: list[int] | None, batch_size: int):
         ranges = [(ids[start], ids[min(start + batch_size, len(ids)) - 1]) for start in range(0, len(ids), batch_size)]
         for low, high in ranges:
             rows = sorted(entities.filter(pk__gte=low, pk__lte=high).order_by().values_list(*ENTITY_COLUMNS),
-                          key=_first)
+                          key=itemgetter(0))
             if rows:
                 yield rows
         return
